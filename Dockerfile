@@ -1,0 +1,25 @@
+# Image for every aftersales process: `aftersales api` (default), `aftersales worker`,
+# `aftersales migrate`. Built by docker-compose.yml; see docs/deployment.md.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    AFTERSALES_DATA_DIR=/var/lib/aftersales \
+    AFTERSALES_API_HOST=0.0.0.0 \
+    AFTERSALES_API_PORT=8000
+
+RUN groupadd --system --gid 10001 aftersales \
+    && useradd --system --uid 10001 --gid aftersales --home-dir /var/lib/aftersales \
+        --shell /usr/sbin/nologin aftersales \
+    && install -d -o aftersales -g aftersales /var/lib/aftersales
+
+# The whole source tree, migrations/ included: Alembic finds its scripts relative to it,
+# hence the editable install.
+WORKDIR /app
+COPY . /app
+RUN pip install --no-cache-dir -e /app
+
+USER aftersales
+EXPOSE 8000
+CMD ["aftersales", "api"]

@@ -1,0 +1,78 @@
+"""Dependencies shared by every route, declared once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.security import token_subject
+from models.policy import Policy
+from models.roles import Role
+from models.settings import Settings
+from models.tables import User
+
+
+@dataclass
+class Services:
+    """What the app holds for its lifetime, set up once at start."""
+
+    settings: Settings
+    engine: Engine
+    temporal: Client
+    policy: Policy
+    signing_key: str
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def session(app: ServicesDep) -> Iterator[Session]:
+    with Session(app.engine) as db:
+        yield db
+
+
+SessionDep = Annotated[Session, Depends(session)]
+oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+UNAUTHORIZED = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    "not authenticated: send a valid bearer token from POST /auth/token",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def current_user(
+    app: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    username = token_subject(token, app.signing_key) if token else None
+    user = db.get(User, username) if username else None
+    if user is None or not user.active:
+        raise UNAUTHORIZED
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[[User], User]:
+    """A dependency admitting users with any of `roles` (403 naming them otherwise)."""
+
+    def check(user: CurrentUser) -> User:
+        if not set(user.roles).intersection(roles):
+            needed = " or ".join(sorted(roles))
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {needed}")
+        return user
+
+    return check

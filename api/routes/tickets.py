@@ -1,0 +1,163 @@
+"""Tickets: call-in, lifecycle steps, reads (R3–R11)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import AwareDatetime, ValidationError
+from sqlmodel import Session
+
+from api import ticket_commands, ticket_reads
+from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from models.actions import ACTION_BODIES
+from models.lifecycle import Action, Status, allowed_actions
+from models.roles import CALL_IN_ROLES, Role, missing_role
+from models.schemas import CallInRequest, TicketPublic, TimelineEntryPublic
+from models.tables import User
+from models.ticket import ActionRequest
+
+router = APIRouter(prefix="/tickets", tags=["tickets"])
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+]
+
+
+async def _read(app: ServicesDep, ticket_id: str) -> TicketPublic:
+    def read() -> TicketPublic | None:
+        with Session(app.engine) as db:
+            return ticket_reads.ticket(db, ticket_id)
+
+    found = await run_in_threadpool(read)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+    return found
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
+async def call_in(
+    request: CallInRequest,
+    app: ServicesDep,
+    clerk: Annotated[User, Depends(require_roles(*CALL_IN_ROLES))],
+    idempotency_key: IdempotencyKey = None,
+) -> TicketPublic:
+    """R3: register a call-in. The same `Idempotency-Key` always answers with the same ticket."""
+    try:
+        state = await ticket_commands.call_in(
+            app.temporal,
+            app.settings.task_queue,
+            app.policy,
+            request,
+            clerk.username,
+            idempotency_key,
+        )
+        ticket_id = state.ticket_id
+    except ticket_commands.TicketGone as gone:
+        ticket_id = str(gone)
+    return await _read(app, ticket_id)
+
+
+@router.get("", response_model=list[TicketPublic])
+def list_tickets(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    technician: str | None = None,
+    escalated: bool | None = None,
+    customer_phone: str | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[TicketPublic]:
+    """Tickets, newest first; `X-Total-Count` tells how many match in all."""
+    page, total = ticket_reads.tickets(
+        db,
+        status=status_,
+        technician=technician,
+        escalated=escalated,
+        customer_phone=customer_phone,
+        created_from=created_from,
+        created_to=created_to,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return page
+
+
+@router.get("/{ticket_id}", response_model=TicketPublic)
+async def get_ticket(ticket_id: str, app: ServicesDep, _: CurrentUser) -> TicketPublic:
+    return await _read(app, ticket_id)
+
+
+@router.get("/{ticket_id}/timeline", response_model=list[TimelineEntryPublic])
+def get_timeline(ticket_id: str, db: SessionDep, _: CurrentUser) -> list[TimelineEntryPublic]:
+    """R11: every step, oldest first: who, when, what."""
+    if ticket_reads.ticket(db, ticket_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+    return ticket_reads.timeline(db, ticket_id)
+
+
+def _checked_body(action: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return (
+            ACTION_BODIES[action].model_validate(body).model_dump(mode="json", exclude_unset=True)
+        )
+    except ValidationError as invalid:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "detail": f"invalid '{action}' request",
+                "errors": invalid.errors(include_url=False, include_context=False),
+            },
+        ) from None
+
+
+def _technician_exists(app: ServicesDep, username: str) -> bool:
+    with Session(app.engine) as db:
+        user = db.get(User, username)
+    return user is not None and user.active and Role.TECHNICIAN in user.roles
+
+
+@router.post("/{ticket_id}/actions/{action}", response_model=TicketPublic)
+async def take_action(
+    ticket_id: str,
+    action: str,
+    app: ServicesDep,
+    user: CurrentUser,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+    idempotency_key: IdempotencyKey = None,
+) -> TicketPublic:
+    """One lifecycle step. Refused steps answer 409 with `allowed_actions` and change nothing."""
+    current = await _read(app, ticket_id)
+    if action not in ACTION_BODIES:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            {"detail": f"no action '{action}'", "allowed_actions": current.allowed_actions},
+        )
+    if why := missing_role(action, user.roles):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, why)
+    data = _checked_body(action, body or {})
+    if action == Action.DISPATCH and not await run_in_threadpool(
+        _technician_exists, app, data["technician"]
+    ):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"'{data['technician']}' is not an active technician",
+        )
+    request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)
+    try:
+        await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
+    except ticket_commands.TicketGone:
+        latest = await _read(app, ticket_id)
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "detail": f"action '{action}' is not allowed while the ticket is '{latest.status}'",
+                "allowed_actions": allowed_actions(latest.status),
+            },
+        ) from None
+    return await _read(app, ticket_id)

@@ -1,0 +1,62 @@
+"""Reads of the tickets read model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from models.lifecycle import Status
+from models.schemas import TicketPublic, TimelineEntryPublic
+from models.tables import TicketRecord, TimelineRecord
+
+
+def ticket(db: Session, ticket_id: str) -> TicketPublic | None:
+    row = db.get(TicketRecord, ticket_id)
+    return TicketPublic.from_record(row) if row else None
+
+
+def tickets(
+    db: Session,
+    *,
+    status: Status | None,
+    technician: str | None,
+    escalated: bool | None,
+    customer_phone: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[TicketPublic], int]:
+    """A page of tickets, newest first, and how many match in all."""
+    query = select(TicketRecord)
+    if status is not None:
+        query = query.where(col(TicketRecord.status) == status.value)
+    if technician is not None:
+        query = query.where(col(TicketRecord.technician) == technician)
+    if escalated is not None:
+        opened = col(TicketRecord.open_escalations) > 0
+        query = query.where(opened if escalated else ~opened)
+    if customer_phone is not None:
+        query = query.where(col(TicketRecord.customer_phone) == customer_phone)
+    if created_from is not None:
+        query = query.where(col(TicketRecord.created_at) >= created_from)
+    if created_to is not None:
+        query = query.where(col(TicketRecord.created_at) < created_to)
+    total = db.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = db.exec(
+        query.order_by(col(TicketRecord.created_at).desc(), col(TicketRecord.number).desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [TicketPublic.from_record(row) for row in rows], total
+
+
+def timeline(db: Session, ticket_id: str) -> list[TimelineEntryPublic]:
+    rows = db.exec(
+        select(TimelineRecord)
+        .where(col(TimelineRecord.ticket_id) == ticket_id)
+        .order_by(col(TimelineRecord.seq))
+    ).all()
+    return [TimelineEntryPublic.from_record(row) for row in rows]

@@ -1,0 +1,103 @@
+"""The `aftersales` command: run the pieces one by one, or all of them for development."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models.policy import PolicyError, load_policy
+from models.settings import Settings
+
+app = typer.Typer(
+    help="aftersales: after-sales repair tickets as durable workflows.", no_args_is_help=True
+)
+policy_app = typer.Typer(help="Policy files (calendars, zones, rates).", no_args_is_help=True)
+app.add_typer(policy_app, name="policy")
+
+
+def _settings() -> Settings:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = Settings()
+    try:
+        load_policy(settings.policy_file)
+    except PolicyError as bad:
+        typer.echo(f"error: bad policy: {bad}", err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations and create the admin user if asked to, then exit."""
+    from models.db import make_engine
+    from models.db import migrate as apply_migrations
+    from models.users import bootstrap_admin
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    apply_migrations(engine)
+    if bootstrap_admin(engine, settings.admin_password):
+        typer.echo("created user 'admin'")
+    typer.echo("database is up to date")
+
+
+@app.command()
+def api() -> None:
+    """Run the HTTP API (one replica)."""
+    import uvicorn
+
+    from api.app import create_app
+    from models.db import make_engine
+    from models.db import migrate as apply_migrations
+
+    settings = _settings()
+    apply_migrations(make_engine(settings.resolved_database_url))
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a Temporal worker for the ticket workflows and their activities."""
+    from worker import run_worker
+
+    settings = _settings()
+    try:
+        asyncio.run(run_worker(settings))
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def dev() -> None:
+    """Run everything in the foreground: Temporal (unless AFTERSALES_TEMPORAL_ADDRESS is set),
+    the worker and the API. Ctrl-C or SIGTERM stops all of it."""
+    from stack import run_stack
+
+    raise typer.Exit(run_stack(_settings()))
+
+
+@policy_app.command("check")
+def policy_check(
+    file: Annotated[Path, typer.Argument(help="The policy file to validate.")],
+) -> None:
+    """Validate a policy file without starting anything."""
+    try:
+        policy = load_policy(file)
+    except PolicyError as bad:
+        typer.echo(f"error: {bad}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{file}: ok ({len(policy.calendars)} calendars, {len(policy.zones)} zones)")
+
+
+if __name__ == "__main__":
+    app()

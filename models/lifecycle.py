@@ -1,0 +1,137 @@
+"""The ticket lifecycle (R3–R9) as a `transitions` state machine: one table, read by the
+workflow's update validators (which decide) and by the API's `allowed_actions` (which shows).
+
+The table mirrors the one in shared/spec/api.md line by line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from transitions import Machine, MachineError
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    DISPATCHED = "dispatched"
+    ON_SITE = "on_site"
+    CARRIED_IN = "carried_in"
+    REPAIRED = "repaired"
+    READY_FOR_RETURN = "ready_for_return"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    DISPATCH = "dispatch"
+    ARRIVE = "arrive"
+    RESOLVE = "resolve"
+    CARRY_IN = "carry_in"
+    RECORD_REPAIR = "record_repair"
+    INSPECT = "inspect"
+    RETURN = "return"
+    RECORD_PAYMENT = "record_payment"
+    CANCEL = "cancel"
+    # Taken by the workflow itself, never offered to a person.
+    CLOSE = "close"
+
+
+TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED})
+
+S = Status
+TRANSITIONS: list[dict[str, object]] = [
+    {"trigger": Action.DISPATCH, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.DISPATCHED},
+    {"trigger": Action.ARRIVE, "source": S.DISPATCHED, "dest": S.ON_SITE},
+    {"trigger": Action.RESOLVE, "source": S.ON_SITE, "dest": S.RESOLVED},
+    {"trigger": Action.CARRY_IN, "source": S.ON_SITE, "dest": S.CARRIED_IN},
+    {"trigger": Action.RECORD_REPAIR, "source": S.CARRIED_IN, "dest": S.REPAIRED},
+    # R8: a passed inspection readies the product for return, a failed one sends it back.
+    {
+        "trigger": Action.INSPECT,
+        "source": S.REPAIRED,
+        "dest": S.READY_FOR_RETURN,
+        "conditions": "inspection_passed",
+    },
+    {
+        "trigger": Action.INSPECT,
+        "source": S.REPAIRED,
+        "dest": S.CARRIED_IN,
+        "unless": "inspection_passed",
+    },
+    {"trigger": Action.RETURN, "source": S.READY_FOR_RETURN, "dest": S.RESOLVED},
+    # Payments are recorded while resolved; the ticket closes once fully paid.
+    {
+        "trigger": Action.RECORD_PAYMENT,
+        "source": S.RESOLVED,
+        "dest": S.CLOSED,
+        "conditions": "fully_paid",
+    },
+    {
+        "trigger": Action.RECORD_PAYMENT,
+        "source": S.RESOLVED,
+        "dest": S.RESOLVED,
+        "unless": "fully_paid",
+    },
+    {"trigger": Action.CANCEL, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.CANCELLED},
+    {"trigger": Action.CLOSE, "source": S.RESOLVED, "dest": S.CLOSED},
+]
+
+HUMAN_ACTIONS = tuple(a for a in Action if a is not Action.CLOSE)
+
+
+class _Ticket:
+    """The machine's model: only a state and the facts its conditions read."""
+
+    def __init__(self, inspection_passed: bool, fully_paid: bool) -> None:
+        self._inspection_passed = inspection_passed
+        self._fully_paid = fully_paid
+        self.state: str = ""
+
+    def inspection_passed(self) -> bool:
+        return self._inspection_passed
+
+    def fully_paid(self) -> bool:
+        return self._fully_paid
+
+
+def _machine(status: Status, *, inspection_passed: bool, fully_paid: bool) -> Machine:
+    return Machine(
+        model=_Ticket(inspection_passed, fully_paid),
+        states=list(Status),
+        transitions=TRANSITIONS,
+        initial=status,
+        auto_transitions=False,
+        send_event=False,
+    )
+
+
+class TransitionRefused(Exception):
+    """An action that the ticket's current status does not allow."""
+
+    def __init__(self, status: Status, action: str) -> None:
+        super().__init__(f"action '{action}' is not allowed while the ticket is '{status}'")
+        self.status = status
+        self.action = action
+
+
+def next_status(
+    status: Status, action: str, *, inspection_passed: bool = False, fully_paid: bool = False
+) -> Status:
+    """The status `action` leads to from `status`; raises TransitionRefused if not allowed."""
+    if action not in set(Action):
+        raise TransitionRefused(status, action)
+    machine = _machine(status, inspection_passed=inspection_passed, fully_paid=fully_paid)
+    ticket = machine.model
+    try:
+        ticket.trigger(action)
+    except MachineError as refused:
+        raise TransitionRefused(status, action) from refused
+    return Status(ticket.state)
+
+
+def allowed_actions(status: Status) -> list[str]:
+    """The actions a person may take on a ticket in `status`, in the table's order."""
+    machine = _machine(status, inspection_passed=True, fully_paid=True)
+    possible = set(machine.get_triggers(status))
+    return [a.value for a in HUMAN_ACTIONS if a in possible]

@@ -1,0 +1,70 @@
+"""Roles and who may take which lifecycle action (R4–R9, issue: who may do what)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from models.lifecycle import Action
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    CLERK = "clerk"
+    DISPATCHER = "dispatcher"
+    TECHNICIAN = "technician"
+    DIRECTOR = "director"
+    MANAGER = "manager"
+    VP = "vp"
+    ACCOUNTANT = "accountant"
+    SALES = "sales"
+
+
+R = Role
+# Steps only the assigned technician takes, or a director acting for them.
+TECHNICIAN_ACTIONS = frozenset(
+    {Action.ARRIVE, Action.RESOLVE, Action.CARRY_IN, Action.RECORD_REPAIR, Action.RETURN}
+)
+ACTION_ROLES: dict[str, frozenset[Role]] = {
+    Action.DISPATCH: frozenset({R.DISPATCHER, R.DIRECTOR, R.ADMIN}),
+    Action.INSPECT: frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN}),
+    Action.RECORD_PAYMENT: frozenset({R.ACCOUNTANT, R.ADMIN}),
+    Action.CANCEL: frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN}),
+    **{a: frozenset({R.TECHNICIAN, R.DIRECTOR, R.ADMIN}) for a in TECHNICIAN_ACTIONS},
+}
+CALL_IN_ROLES = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN})
+SUPERVISING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
+
+
+def missing_role(action: str, roles: Iterable[str]) -> str | None:
+    """Why a user with `roles` may never take `action`, or None if their roles allow it."""
+    allowed = ACTION_ROLES.get(action, frozenset())
+    if allowed.intersection(roles):
+        return None
+    needed = " or ".join(sorted(allowed)) or "nobody"
+    return f"'{action}' needs the role {needed}"
+
+
+def refusal(action: str, actor: str, roles: Iterable[str], technician: str | None) -> str | None:
+    """Why `actor` may not take `action` on a ticket assigned to `technician`, or None."""
+    roles = set(roles)
+    if (why := missing_role(action, roles)) is not None:
+        return why
+    if action in TECHNICIAN_ACTIONS and not SUPERVISING_ROLES.intersection(roles):
+        if actor != technician:
+            assigned = f"'{technician}'" if technician else "nobody yet"
+            return (
+                f"'{action}' is for the assigned technician; this ticket is assigned to {assigned}"
+            )
+    return None
+
+
+def acting_for(action: str, actor: str, roles: Iterable[str], technician: str | None) -> str | None:
+    """The technician a supervisor acts for when taking a technician's step (recorded, R11)."""
+    if (
+        action in TECHNICIAN_ACTIONS
+        and actor != technician
+        and SUPERVISING_ROLES.intersection(roles)
+    ):
+        return technician
+    return None

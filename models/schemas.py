@@ -1,0 +1,148 @@
+"""API schemas: what clients send and what they get back (shared/spec/api.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
+
+from models.lifecycle import Status, allowed_actions
+from models.roles import Role
+from models.tables import TicketRecord, TimelineRecord
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,30}$")
+]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+]
+Money = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    LETTER = "letter"
+    WEB = "web"
+    EMAIL = "email"
+    WALK_IN = "walk_in"
+
+
+class CustomerIn(_Request):
+    name: Name
+    phone: Phone
+    address: Text
+
+
+class ProductIn(_Request):
+    model: Name
+    serial_no: Name | None = None
+
+
+class CallInRequest(_Request):
+    """R3: what the clerk registers."""
+
+    customer: CustomerIn
+    zone: Name
+    product: ProductIn
+    problem: Text
+    channel: Channel = Channel.PHONE
+
+
+class UserCreate(_Request):
+    username: Username
+    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    full_name: Name
+    roles: list[Role] = Field(min_length=1)
+    branch: Name | None = None
+
+
+class UserPublic(BaseModel):
+    username: str
+    full_name: str
+    roles: list[str]
+    branch: str | None
+    active: bool
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class CustomerOut(BaseModel):
+    name: str
+    phone: str
+    address: str
+
+
+class ProductOut(BaseModel):
+    model: str
+    serial_no: str | None
+
+
+class TicketPublic(BaseModel):
+    id: str
+    number: str
+    status: Status
+    service_type: str
+    zone: str
+    customer: CustomerOut
+    product: ProductOut
+    problem: str
+    channel: str
+    technician: str | None
+    arrival_due_at: datetime | None
+    escalations: list[dict[str, Any]]
+    invoice: dict[str, Any] | None
+    amount_due: Money
+    amount_paid: Money
+    allowed_actions: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, row: TicketRecord) -> TicketPublic:
+        status = Status(row.status)
+        return cls(
+            id=row.id,
+            number=row.number,
+            status=status,
+            service_type=row.service_type,
+            zone=row.zone,
+            customer=CustomerOut(
+                name=row.customer_name, phone=row.customer_phone, address=row.customer_address
+            ),
+            product=ProductOut(model=row.product_model, serial_no=row.product_serial_no),
+            problem=row.problem,
+            channel=row.channel,
+            technician=row.technician,
+            arrival_due_at=row.arrival_due_at,
+            escalations=row.escalations,
+            invoice=None,
+            amount_due=row.amount_due,
+            amount_paid=row.amount_paid,
+            allowed_actions=allowed_actions(status),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+class TimelineEntryPublic(BaseModel):
+    seq: int
+    at: datetime
+    action: str
+    actor: str
+    data: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, row: TimelineRecord) -> TimelineEntryPublic:
+        return cls(seq=row.seq, at=row.at, action=row.action, actor=row.actor, data=row.data)

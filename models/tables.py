@@ -1,0 +1,118 @@
+"""SQLModel tables: users, the tickets read model and the ticket timeline (R11)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _when(**kwargs: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kwargs))
+
+
+def _money() -> Any:
+    return Field(default=Decimal("0.00"), sa_column=Column(Numeric(12, 2), nullable=False))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    username: str = Field(primary_key=True, max_length=64)
+    full_name: str = Field(max_length=200)
+    password_hash: str
+    roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    branch: str | None = Field(default=None, max_length=100)
+    active: bool = True
+    created_at: datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+
+
+class TicketRecord(SQLModel, table=True):
+    """The read model of one ticket: a projection of its workflow, never ahead of it."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        Index("ix_tickets_status_created", "status", "created_at"),
+        Index("ix_tickets_technician", "technician"),
+        Index("ix_tickets_customer_phone", "customer_phone"),
+        Index("ix_tickets_created", "created_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    number: str = Field(unique=True, max_length=32)
+    seq: int
+    status: str = Field(max_length=32)
+    service_type: str = Field(max_length=16)
+    zone: str = Field(max_length=64)
+    customer_name: str
+    customer_phone: str = Field(max_length=64)
+    customer_address: str
+    product_model: str
+    product_serial_no: str | None = None
+    problem: str
+    channel: str = Field(max_length=32)
+    technician: str | None = Field(default=None, max_length=64)
+    arrival_due_at: datetime | None = _when(nullable=True)
+    open_escalations: int = 0
+    escalations: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    amount_due: Decimal = _money()
+    amount_paid: Decimal = _money()
+    registered_by: str = Field(max_length=64)
+    created_at: datetime = _when(nullable=False)
+    updated_at: datetime = _when(nullable=False)
+
+
+class TimelineRecord(SQLModel, table=True):
+    """One step of a ticket: who did what, when (R11)."""
+
+    __tablename__ = "ticket_timeline"
+    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_timeline_ticket_seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id", max_length=64)
+    seq: int
+    at: datetime = _when(nullable=False)
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=64)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Counter(SQLModel, table=True):
+    """Gapless sequences, one row per name (ticket numbers per year)."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = 0

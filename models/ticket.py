@@ -1,0 +1,111 @@
+"""The ticket workflow's state and messages: plain dataclasses, safe in the workflow sandbox.
+
+Every update takes one input dataclass and returns one result, so fields can be added later
+without breaking running workflows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from models.lifecycle import Status
+
+
+@dataclass
+class Customer:
+    name: str
+    phone: str
+    address: str
+
+
+@dataclass
+class Product:
+    model: str
+    serial_no: str | None = None
+
+
+@dataclass
+class CallIn:
+    """What the clerk registers (R3)."""
+
+    customer: Customer
+    product: Product
+    zone: str
+    problem: str
+    channel: str
+
+
+@dataclass
+class BillingTerms:
+    """The billing policy in force at call-in; a later policy change does not touch it."""
+
+    hourly_rate: Decimal
+    small_fee_threshold: Decimal
+
+
+@dataclass
+class TicketStart:
+    ticket_id: str
+    call_in: CallIn
+    registered_by: str
+    terms: BillingTerms
+    fingerprint: str
+    service_type: str = "paid"
+    resumed: TicketState | None = None
+    """The whole state, when the ticket continues as new."""
+
+
+@dataclass
+class RegisterRequest:
+    """Sent with the start (update-with-start): answers with the ticket once registered."""
+
+    fingerprint: str
+
+
+@dataclass
+class ActionRequest:
+    action: str
+    actor: str
+    roles: list[str]
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TimelineEntry:
+    """One step of the ticket (R11): who, when, what."""
+
+    seq: int
+    at: datetime
+    action: str
+    actor: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class TicketState:
+    """All of a ticket's durable state; continue-as-new passes it on whole."""
+
+    ticket_id: str
+    call_in: CallIn
+    service_type: str
+    terms: BillingTerms
+    fingerprint: str
+    created_at: datetime
+    updated_at: datetime
+    status: Status = Status.REGISTERED
+    number: str | None = None
+    technician: str | None = None
+    amount_due: Decimal = Decimal("0.00")
+    amount_paid: Decimal = Decimal("0.00")
+    seq: int = 0
+
+
+@dataclass
+class Projection:
+    """The state after a step and the timeline entry of that step, for the read model."""
+
+    state: TicketState
+    entry: TimelineEntry

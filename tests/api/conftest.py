@@ -1,0 +1,128 @@
+"""The API served by a real uvicorn on a free port, a worker, and a real Temporal dev server."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+
+from api.app import create_app
+from models.roles import Role
+from models.schemas import UserCreate
+from models.settings import Settings
+from models.users import create_user
+from worker import build_worker
+
+ADMIN_PASSWORD = "admin-secret-1"
+PASSWORD = "password-123"
+STAFF = {
+    "clerk1": [Role.CLERK],
+    "disp1": [Role.DISPATCHER],
+    "tech1": [Role.TECHNICIAN],
+    "tech2": [Role.TECHNICIAN],
+    "dir1": [Role.DIRECTOR],
+    "acct1": [Role.ACCOUNTANT],
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Api:
+    """An HTTP client per user, against the running API."""
+
+    def __init__(self, base_url: str, settings: Settings) -> None:
+        self.base_url = base_url
+        self.settings = settings
+        self.anonymous = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self._clients: dict[str, httpx.AsyncClient] = {}
+
+    async def token(self, username: str, password: str = PASSWORD) -> str:
+        answer = await self.anonymous.post(
+            "/auth/token", data={"username": username, "password": password}
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
+    async def as_user(self, username: str) -> httpx.AsyncClient:
+        if username not in self._clients:
+            password = ADMIN_PASSWORD if username == "admin" else PASSWORD
+            token = await self.token(username, password)
+            self._clients[username] = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        return self._clients[username]
+
+    async def users(self, *usernames: str) -> list[httpx.AsyncClient]:
+        return [await self.as_user(name) for name in usernames]
+
+    async def close(self) -> None:
+        for client in [self.anonymous, *self._clients.values()]:
+            await client.aclose()
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, engine: Engine, task_queue: str, tmp_path: Path
+) -> AsyncIterator[Api]:
+    port = free_port()
+    settings = Settings(
+        api_port=port,
+        data_dir=tmp_path,
+        database_url=str(engine.url.render_as_string(hide_password=False)),
+        temporal_address="unused:0",
+        task_queue=task_queue,
+        admin_password=ADMIN_PASSWORD,
+        secret_key="test-signing-key-with-enough-length",
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    with Session(engine) as db:
+        for username, roles in STAFF.items():
+            create_user(
+                db,
+                UserCreate(
+                    username=username, password=PASSWORD, full_name=username.title(), roles=roles
+                ),
+            )
+    app = create_app(settings, temporal=dev_env.client)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    async with build_worker(dev_env.client, engine, task_queue):
+        serving = asyncio.create_task(server.serve())
+        while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)
+            await asyncio.sleep(0.02)
+        client = Api(f"http://127.0.0.1:{port}", settings)
+        try:
+            yield client
+        finally:
+            await client.close()
+            server.should_exit = True
+            await serving
+
+
+CallIn = Callable[..., Awaitable[dict[str, object]]]
+
+
+def call_in_body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "customer": {"name": "Li Lei", "phone": "13800000000", "address": "1 Ring Road"},
+        "zone": "urban",
+        "product": {"model": "TV-55", "serial_no": "SN-1"},
+        "problem": "no picture",
+        "channel": "phone",
+    }
+    body.update(overrides)
+    return body

@@ -1,0 +1,167 @@
+"""The ticket workflow against the time-skipping test server (R3–R6, R11)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+
+from models.lifecycle import Status
+from models.tables import TicketRecord, TimelineRecord
+from models.ticket import (
+    ActionRequest,
+    BillingTerms,
+    CallIn,
+    Customer,
+    Product,
+    RegisterRequest,
+    TicketStart,
+    TicketState,
+)
+from worker import build_worker
+from workflows.ticket import TicketWorkflow
+
+TERMS = BillingTerms(hourly_rate=Decimal("120.00"), small_fee_threshold=Decimal("200.00"))
+
+
+def ticket_start(fingerprint: str = "f1") -> TicketStart:
+    call_in = CallIn(
+        customer=Customer("Li Lei", "13800000000", "1 Ring Road"),
+        product=Product("TV-55", "SN1"),
+        zone="urban",
+        problem="no picture",
+        channel="phone",
+    )
+    return TicketStart(f"t-{uuid.uuid4()}", call_in, "clerk1", TERMS, fingerprint)
+
+
+async def register(client: Client, start: TicketStart, queue: str) -> TicketState:
+    operation = WithStartWorkflowOperation(
+        TicketWorkflow.run,
+        start,
+        id=f"ticket-{start.ticket_id}",
+        task_queue=queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return await client.execute_update_with_start_workflow(
+        TicketWorkflow.register,
+        RegisterRequest(start.fingerprint),
+        start_workflow_operation=operation,
+    )
+
+
+def act(action: str, actor: str, roles: list[str], **data: object) -> ActionRequest:
+    return ActionRequest(action=action, actor=actor, roles=roles, data=dict(data))
+
+
+RESOLVE_FREE = {
+    "work_summary": "reseated cable",
+    "labor_minutes": 0,
+    "parts": [],
+    "customer_signature": "Li Lei",
+}
+
+
+async def test_call_in_to_closed_with_nothing_to_pay(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    # R3, R4, R5, R11: every step lands in the read model and the timeline.
+    client = time_env.client
+    async with build_worker(client, engine, task_queue):
+        start = ticket_start()
+        registered = await register(client, start, task_queue)
+        assert registered.status is Status.REGISTERED
+        assert registered.number and registered.number.startswith("T")
+        handle = client.get_workflow_handle_for(TicketWorkflow.run, f"ticket-{start.ticket_id}")
+        await handle.execute_update(
+            TicketWorkflow.act, act("dispatch", "disp", ["dispatcher"], technician="tech1")
+        )
+        await handle.execute_update(TicketWorkflow.act, act("arrive", "tech1", ["technician"]))
+        final = await handle.execute_update(
+            TicketWorkflow.act, act("resolve", "tech1", ["technician"], **RESOLVE_FREE)
+        )
+        assert final.status is Status.CLOSED
+        result = await handle.result()
+        assert result.status is Status.CLOSED
+
+    with Session(engine) as session:
+        row = session.get(TicketRecord, start.ticket_id)
+        assert row is not None and row.status == "closed" and row.technician == "tech1"
+        steps = (
+            session.exec(
+                select(TimelineRecord)
+                .where(TimelineRecord.ticket_id == start.ticket_id)
+                .order_by(TimelineRecord.seq)
+            )
+            .scalars()
+            .all()
+        )
+    assert [(s.action, s.actor) for s in steps] == [
+        ("call_in", "clerk1"),
+        ("dispatch", "disp"),
+        ("arrive", "tech1"),
+        ("resolve", "tech1"),
+        ("close", "system"),
+    ]
+
+
+async def test_refused_step_leaves_no_trace(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    client = time_env.client
+    async with build_worker(client, engine, task_queue):
+        start = ticket_start()
+        await register(client, start, task_queue)
+        handle = client.get_workflow_handle_for(TicketWorkflow.run, f"ticket-{start.ticket_id}")
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(TicketWorkflow.act, act("arrive", "tech1", ["technician"]))
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "InvalidTransition"
+        assert cause.details[0]["allowed_actions"] == ["dispatch", "cancel"]
+        # R4: a technician is not a dispatcher.
+        with pytest.raises(WorkflowUpdateFailedError) as forbidden:
+            await handle.execute_update(
+                TicketWorkflow.act, act("dispatch", "tech1", ["technician"], technician="tech1")
+            )
+        assert isinstance(forbidden.value.cause, ApplicationError)
+        assert forbidden.value.cause.type == "Forbidden"
+        state = await handle.query(TicketWorkflow.state_query)
+        assert state.status is Status.REGISTERED and state.seq == 1
+        history = await handle.fetch_history()
+        assert not [
+            e
+            for e in history.events
+            if e.HasField("workflow_execution_update_accepted_event_attributes")
+            and e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
+            == "act"
+        ]
+
+
+async def test_concurrent_registrations_make_one_ticket(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    # R3: registration is idempotent, even when the same call arrives six times at once.
+    client = time_env.client
+    async with build_worker(client, engine, task_queue):
+        start = ticket_start()
+        results = await asyncio.gather(*(register(client, start, task_queue) for _ in range(6)))
+        assert {r.number for r in results} == {results[0].number}
+        description = await client.get_workflow_handle(f"ticket-{start.ticket_id}").describe()
+        assert description.status == WorkflowExecutionStatus.RUNNING
+    with Session(engine) as session:
+        rows = session.exec(select(TicketRecord)).scalars().all()
+    assert len(rows) == 1

@@ -1,0 +1,93 @@
+"""The Temporal side of a process: the client every process shares, and the worker that runs
+the ticket workflows and their activities."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, TLSConfig
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.projection import ProjectionActivities
+from models.db import make_engine, migrate
+from models.settings import Settings
+from workflows.ticket import TicketWorkflow
+
+log = logging.getLogger("aftersales.worker")
+
+# Pure modules the workflows import, shared with the host instead of re-imported per sandbox.
+PASSTHROUGH_MODULES = ("models", "transitions", "pydantic", "pydantic_core")
+
+
+async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+    """A client for the configured Temporal server (embedded, cluster or cloud); a lazy one
+    connects on first use, so the API can start before Temporal answers."""
+    tls: TLSConfig | bool = settings.temporal_tls or bool(settings.temporal_api_key)
+    if settings.temporal_tls_client_cert and settings.temporal_tls_client_key:
+        tls = TLSConfig(
+            client_cert=settings.temporal_tls_client_cert.read_bytes(),
+            client_private_key=settings.temporal_tls_client_key.read_bytes(),
+        )
+    return await Client.connect(
+        settings.resolved_temporal_address,
+        namespace=settings.temporal_namespace,
+        tls=tls,
+        api_key=settings.temporal_api_key,
+        data_converter=pydantic_data_converter,
+        lazy=lazy,
+    )
+
+
+def build_worker(
+    client: Client,
+    engine: Engine,
+    task_queue: str,
+    *,
+    max_concurrent_workflow_tasks: int = 8,
+    max_concurrent_activities: int = 32,
+) -> Worker:
+    projection = ProjectionActivities(engine)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[TicketWorkflow],
+        activities=[projection.register_ticket, projection.project_step],
+        activity_executor=ThreadPoolExecutor(max_concurrent_activities),
+        max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        max_concurrent_activities=max_concurrent_activities,
+        max_concurrent_local_activities=max_concurrent_activities,
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+        ),
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    engine = make_engine(settings.resolved_database_url)
+    migrate(engine)
+    client = await connect(settings)
+    worker = build_worker(
+        client,
+        engine,
+        settings.task_queue,
+        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
+    )
+    log.info(
+        "worker polling task queue %r on %s",
+        settings.task_queue,
+        settings.resolved_temporal_address,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping: finishing the tasks in hand")
