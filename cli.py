@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -75,6 +77,11 @@ def worker() -> None:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:
         pass
+    # The worker has shut down gracefully; skip interpreter finalization, where the SDK's
+    # native runtime threads can abort the process ("PyGILState_Release") on the way out.
+    logging.shutdown()
+    sys.stdout.flush()
+    os._exit(0)
 
 
 @app.command()

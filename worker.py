@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, TLSConfig
@@ -23,6 +24,13 @@ log = logging.getLogger("aftersales.worker")
 
 # Pure modules the workflows import, shared with the host instead of re-imported per sandbox.
 PASSTHROUGH_MODULES = ("models", "transitions", "pydantic", "pydantic_core")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    """The workflow sandbox, with our pure modules passed through."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
+    )
 
 
 async def connect(settings: Settings, *, lazy: bool = False) -> Client:
@@ -60,11 +68,10 @@ def build_worker(
         activities=[projection.register_ticket, projection.project_step],
         activity_executor=ThreadPoolExecutor(max_concurrent_activities),
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
+        graceful_shutdown_timeout=timedelta(seconds=10),
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=sandbox_runner(),
     )
 
 

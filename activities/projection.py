@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Insert, insert, select, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlmodel import col, select
 from temporalio import activity
 
 from models.tables import TicketRecord, TimelineRecord
@@ -58,8 +59,11 @@ def _upsert_entry(connection: Connection, ticket_id: str, entry: TimelineEntry) 
         "actor": entry.actor,
         "data": entry.data,
     }
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement: Insert = dialect.insert(TimelineRecord).values(values)  # type: ignore[attr-defined]
+    statement = (
+        postgresql.insert(TimelineRecord)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(TimelineRecord)
+    ).values(values)
     # The same step executed again (a retried workflow task) writes the same row again.
     connection.execute(
         statement.on_conflict_do_update(
@@ -81,7 +85,7 @@ class ProjectionActivities:
         state = projection.state
         with self.engine.begin() as connection:
             number = connection.execute(
-                select(TicketRecord.number).where(TicketRecord.id == state.ticket_id)  # type: ignore[arg-type]
+                select(col(TicketRecord.number)).where(col(TicketRecord.id) == state.ticket_id)
             ).scalar_one_or_none()
             if number is None:
                 year = state.created_at.year
@@ -105,8 +109,8 @@ class ProjectionActivities:
         with self.engine.begin() as connection:
             connection.execute(
                 update(TicketRecord)
-                .where(TicketRecord.id == state.ticket_id)  # type: ignore[arg-type]
-                .where(TicketRecord.seq <= state.seq)  # type: ignore[arg-type]
+                .where(col(TicketRecord.id) == state.ticket_id)
+                .where(col(TicketRecord.seq) <= state.seq)
                 .values(**ticket_values(state))
             )
             _upsert_entry(connection, state.ticket_id, projection.entry)

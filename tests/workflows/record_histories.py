@@ -1,0 +1,76 @@
+"""Records the ticket workflow histories that test_replay.py replays.
+
+Run before changing TicketWorkflow and keep the files it writes:
+`python -m tests.workflows.record_histories v2` (the prefix names the workflow's version).
+Old files stay: they are the executions that may still be running in production.
+"""
+
+import asyncio
+import sys
+import tempfile
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from models.db import make_engine, migrate
+from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
+from worker import build_worker
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = {
+    "on_site_free_closed": [
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech2"}),
+        ("arrive", "dir1", ["director"], {}),
+        ("resolve", "tech2", ["technician"], RESOLVE_FREE),
+    ],
+    "paid_in_two_payments": [
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        (
+            "resolve",
+            "tech1",
+            ["technician"],
+            {
+                **RESOLVE_FREE,
+                "labor_minutes": 60,
+                "parts": [{"part_no": "P1", "qty": 1, "unit_price": "30.00"}],
+            },
+        ),
+        ("record_payment", "a", ["accountant"], {"amount": "50.00", "method": "cash"}),
+        ("record_payment", "a", ["accountant"], {"amount": "100.00", "method": "cash"}),
+    ],
+    "cancelled": [("cancel", "c", ["clerk"], {"reason": "customer fixed it"})],
+}
+
+
+async def main():
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/record.db")
+    migrate(engine)
+    out = Path(__file__).parent / "histories"
+    async with env:
+        async with build_worker(env.client, engine, "record"):
+            for name, steps in HISTORIES.items():
+                start = ticket_start()
+                await register(env.client, start, "record")
+                await register(env.client, start, "record")
+                handle = env.client.get_workflow_handle_for(
+                    TicketWorkflow.run, f"ticket-{start.ticket_id}"
+                )
+                for action, actor, roles, data in steps:
+                    await handle.execute_update(
+                        TicketWorkflow.act, act(action, actor, roles, **data)
+                    )
+                final = await handle.result()
+                print(name, final.status)
+                history = await handle.fetch_history()
+                (out / f"{sys.argv[1]}-{name}.json").write_text(history.to_json())
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

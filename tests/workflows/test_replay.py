@@ -1,0 +1,32 @@
+"""Recorded ticket histories still replay: a change to TicketWorkflow that would break running
+tickets fails here (it then needs `workflow.patched` or a new workflow type)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import sandbox_runner
+from workflows.ticket import TicketWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+HISTORY_TEXT = {path: path.read_text() for path in HISTORIES}
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[TicketWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=sandbox_runner(),
+    )
+    history = WorkflowHistory.from_json(f"ticket-{path.stem}", HISTORY_TEXT[path])
+    await replayer.replay_workflow(history)
+
+
+def test_histories_are_recorded() -> None:
+    assert len(HISTORIES) >= 3
