@@ -8,7 +8,7 @@ activities do every write. Human steps arrive as the `act` update, refused by it
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -75,7 +75,8 @@ class TicketWorkflow:
     async def run(self, start: TicketStart) -> TicketState:
         if start.resumed is None:
             async with self.lock:
-                entry = self._step("call_in", self.registered_by, {}, Status.REGISTERED)
+                call_in = asdict(self.state.call_in)
+                entry = self._step("call_in", self.registered_by, call_in, Status.REGISTERED)
                 self.state.number = await workflow.execute_local_activity_method(
                     ProjectionActivities.register_ticket,
                     Projection(self.state, entry),
