@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+MAX_HOURS = 24 * 366  # a deadline or delay beyond a year is a typo, not a policy
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
 
@@ -62,7 +63,7 @@ class Calendar(_Strict):
 
 class Zone(_Strict):
     calendar: str
-    arrival_hours: float = Field(gt=0)
+    arrival_hours: float = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
 
 
 class Billing(_Strict):
@@ -72,7 +73,7 @@ class Billing(_Strict):
 
 
 class Survey(_Strict):
-    delay_hours: float = Field(24, ge=0)
+    delay_hours: float = Field(24, ge=0, le=MAX_HOURS, allow_inf_nan=False)
 
 
 class Policy(_Strict):

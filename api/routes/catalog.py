@@ -1,0 +1,230 @@
+"""Customers, products and maintenance contracts: the records behind the entitlement check (R2).
+
+Anyone signed in reads them; front-office roles keep them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+
+from api.deps import CurrentUser, SessionDep, require_roles
+from models import catalog
+from models.catalog import CatalogError, Duplicate, NotFound
+from models.catalog_schemas import (
+    ContractCreate,
+    ContractPublic,
+    ContractUpdate,
+    CustomerCreate,
+    CustomerDetail,
+    CustomerPublic,
+    CustomerUpdate,
+    EntitlementPublic,
+    ProductCreate,
+    ProductDetail,
+    ProductPublic,
+    ProductUpdate,
+)
+from models.roles import Role
+from models.tables import User
+
+CATALOG_EDITORS = (Role.CLERK, Role.DISPATCHER, Role.DIRECTOR, Role.SALES, Role.ADMIN)
+Editor = Annotated[User, Depends(require_roles(*CATALOG_EDITORS))]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+customers = APIRouter(prefix="/customers", tags=["customers"])
+products = APIRouter(prefix="/products", tags=["products"])
+contracts = APIRouter(prefix="/contracts", tags=["contracts"])
+
+
+def _refusal(error: CatalogError) -> HTTPException:
+    """The HTTP answer to a refused change: 404, 409, or 422 shaped like FastAPI's own."""
+    if isinstance(error, NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, error.message)
+    if isinstance(error, Duplicate):
+        return HTTPException(status.HTTP_409_CONFLICT, error.message)
+    location = ["body", error.field] if error.field else ["body"]
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"type": "value_error", "loc": location, "msg": error.message}],
+    )
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except CatalogError as refused:
+        raise _refusal(refused) from None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+# --- customers ------------------------------------------------------------------------------
+
+
+@customers.post("", status_code=status.HTTP_201_CREATED, response_model=CustomerPublic)
+def create_customer(new: CustomerCreate, db: SessionDep, _: Editor) -> CustomerPublic:
+    return CustomerPublic.from_record(catalog.create_customer(db, new.model_dump()))
+
+
+@customers.get("", response_model=list[CustomerPublic])
+def list_customers(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    phone: str | None = None,
+    name: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[CustomerPublic]:
+    """Customers by exact phone and/or part of the name; `X-Total-Count` tells how many match."""
+    page, total = catalog.find_customers(db, phone=phone, name=name, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(total)
+    return [CustomerPublic.from_record(row) for row in page]
+
+
+def _customer_detail(db: SessionDep, customer: catalog.Customer) -> CustomerDetail:
+    assert customer.id is not None
+    return CustomerDetail(
+        **CustomerPublic.from_record(customer).model_dump(),
+        products=[ProductPublic.from_record(p) for p in catalog.customer_products(db, customer.id)],
+        contracts=[
+            ContractPublic.from_record(c) for c in catalog.customer_contracts(db, customer.id)
+        ],
+    )
+
+
+@customers.get("/{customer_id}", response_model=CustomerDetail)
+def get_customer(customer_id: int, db: SessionDep, _: CurrentUser) -> CustomerDetail:
+    """The customer with their products and contracts."""
+    with _refusals():
+        return _customer_detail(db, catalog.get_customer(db, customer_id))
+
+
+@customers.patch("/{customer_id}", response_model=CustomerDetail)
+def update_customer(
+    customer_id: int, changes: CustomerUpdate, db: SessionDep, _: Editor
+) -> CustomerDetail:
+    with _refusals():
+        customer = catalog.get_customer(db, customer_id)
+        return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()))
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+def _product_detail(db: SessionDep, product: catalog.Product, on: date) -> ProductDetail:
+    return ProductDetail(
+        **ProductPublic.from_record(product).model_dump(),
+        contracts=[
+            ContractPublic.from_record(c) for c in catalog.product_contracts(db, product.id)
+        ],
+        entitlement=EntitlementPublic.of(catalog.product_entitlement(db, product, on), on),
+    )
+
+
+@products.post("", status_code=status.HTTP_201_CREATED, response_model=ProductDetail)
+def create_product(new: ProductCreate, db: SessionDep, _: Editor) -> ProductDetail:
+    with _refusals():
+        return _product_detail(db, catalog.create_product(db, new.model_dump()), _today())
+
+
+@products.get("", response_model=list[ProductPublic])
+def list_products(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    serial_no: str | None = None,
+    customer_id: int | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ProductPublic]:
+    """Products by exact serial number and/or owner; `X-Total-Count` tells how many match."""
+    page, total = catalog.find_products(
+        db, serial_no=serial_no, customer_id=customer_id, limit=limit, offset=offset
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return [ProductPublic.from_record(row) for row in page]
+
+
+@products.get("/{product_id}", response_model=ProductDetail)
+def get_product(
+    product_id: int, db: SessionDep, _: CurrentUser, on: date | None = None
+) -> ProductDetail:
+    """The product, its contracts, and its entitlement (R2) on `on` (default: today, UTC):
+    the service type a call-in would get, with the evidence."""
+    with _refusals():
+        return _product_detail(db, catalog.get_product(db, product_id), on or _today())
+
+
+@products.patch("/{product_id}", response_model=ProductDetail)
+def update_product(
+    product_id: int, changes: ProductUpdate, db: SessionDep, _: Editor
+) -> ProductDetail:
+    with _refusals():
+        product = catalog.get_product(db, product_id)
+        product = catalog.update_product(db, product, changes.changes())
+        return _product_detail(db, product, _today())
+
+
+# --- contracts ------------------------------------------------------------------------------
+
+
+@contracts.post("", status_code=status.HTTP_201_CREATED, response_model=ContractPublic)
+def create_contract(new: ContractCreate, db: SessionDep, _: Editor) -> ContractPublic:
+    """A maintenance contract on a product of the customer; numbered MC-<year>-<seq> unless
+    the body gives a number."""
+    with _refusals():
+        return ContractPublic.from_record(catalog.create_contract(db, new.model_dump()))
+
+
+@contracts.get("", response_model=list[ContractPublic])
+def list_contracts(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    customer_id: int | None = None,
+    product_id: int | None = None,
+    active_on: date | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[ContractPublic]:
+    """Contracts, latest start first, by customer, product and/or a day they cover."""
+    page, total = catalog.find_contracts(
+        db,
+        customer_id=customer_id,
+        product_id=product_id,
+        active_on=active_on,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(total)
+    return [ContractPublic.from_record(row) for row in page]
+
+
+@contracts.get("/{contract_id}", response_model=ContractPublic)
+def get_contract(contract_id: int, db: SessionDep, _: CurrentUser) -> ContractPublic:
+    with _refusals():
+        return ContractPublic.from_record(catalog.get_contract(db, contract_id))
+
+
+@contracts.patch("/{contract_id}", response_model=ContractPublic)
+def update_contract(
+    contract_id: int, changes: ContractUpdate, db: SessionDep, _: Editor
+) -> ContractPublic:
+    with _refusals():
+        contract = catalog.get_contract(db, contract_id)
+        return ContractPublic.from_record(catalog.update_contract(db, contract, changes.changes()))
+
+
+router = APIRouter()
+for _router in (customers, products, contracts):
+    router.include_router(_router)

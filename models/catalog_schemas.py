@@ -1,0 +1,162 @@
+"""API schemas for customers, products and maintenance contracts (R2)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+
+from models.catalog import Contract, Customer, Product
+from models.entitlement import Entitlement, ServiceType
+from models.schemas import Name, Phone, Text, _Request
+
+ContractNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
+]
+RecordId = Annotated[int, Field(ge=1)]
+
+
+class _Patch(_Request):
+    """PATCH bodies: only the fields sent change; null only where the field may be empty."""
+
+    nullable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*")
+    @classmethod
+    def _null_only_where_allowed(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.nullable:
+            raise ValueError("may not be null")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+class CustomerCreate(_Request):
+    name: Name
+    phone: Phone
+    address: Text
+
+
+class CustomerUpdate(_Patch):
+    name: Name | None = None
+    phone: Phone | None = None
+    address: Text | None = None
+
+
+class ProductCreate(_Request):
+    serial_no: Name
+    model: Name
+    customer_id: RecordId | None = None
+    warranty_until: date | None = None
+    """The last day of the free warranty (R1, R2)."""
+
+
+class ProductUpdate(_Patch):
+    nullable = frozenset({"customer_id", "warranty_until"})
+
+    serial_no: Name | None = None
+    model: Name | None = None
+    customer_id: RecordId | None = None
+    warranty_until: date | None = None
+
+
+class ContractCreate(_Request):
+    number: ContractNumber | None = None
+    """Given by the user, or MC-<year>-<seq> when left out."""
+    customer_id: RecordId
+    product_id: RecordId
+    starts_on: date
+    ends_on: date
+    covers_labor: bool = True
+    covers_parts: bool = False
+    notes: Text | None = None
+
+
+class ContractUpdate(_Patch):
+    nullable = frozenset({"notes"})
+
+    number: ContractNumber | None = None
+    customer_id: RecordId | None = None
+    product_id: RecordId | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    covers_labor: bool | None = None
+    covers_parts: bool | None = None
+    notes: Text | None = None
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str
+    phone: str
+    address: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Customer) -> CustomerPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class ProductPublic(BaseModel):
+    id: int
+    serial_no: str
+    model: str
+    customer_id: int | None
+    warranty_until: date | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Product) -> ProductPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class ContractPublic(BaseModel):
+    id: int
+    number: str
+    customer_id: int
+    product_id: int
+    starts_on: date
+    ends_on: date
+    covers_labor: bool
+    covers_parts: bool
+    notes: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_record(cls, row: Contract) -> ContractPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class CustomerDetail(CustomerPublic):
+    products: list[ProductPublic]
+    contracts: list[ContractPublic]
+
+
+class EntitlementPublic(BaseModel):
+    """R2: the service type a call-in would get on `on`, and the evidence for it."""
+
+    on: date
+    service_type: ServiceType
+    evidence: dict[str, str]
+    covers_labor: bool | None
+    covers_parts: bool | None
+
+    @classmethod
+    def of(cls, entitlement: Entitlement, on: date) -> EntitlementPublic:
+        return cls(
+            on=on,
+            service_type=entitlement.service_type,
+            evidence=entitlement.evidence,
+            covers_labor=entitlement.covers_labor,
+            covers_parts=entitlement.covers_parts,
+        )
+
+
+class ProductDetail(ProductPublic):
+    contracts: list[ContractPublic]
+    entitlement: EntitlementPublic
