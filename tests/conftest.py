@@ -73,7 +73,12 @@ def engine(database_url: str) -> Iterator[Engine]:
     yield engine
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            connection.execute(text("TRUNCATE ticket_timeline, tickets, counters, users"))
+            connection.execute(
+                text(
+                    "TRUNCATE ticket_timeline, tickets, counters, users, contracts, products,"
+                    " customers"
+                )
+            )
     engine.dispose()
 
 
