@@ -10,15 +10,22 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
 from temporalio.client import Client, TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.billing import BillingActivities
 from activities.projection import ProjectionActivities
 from models.db import make_engine, migrate
 from models.settings import Settings
-from workflows.ticket import TicketWorkflow
+from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
 
 log = logging.getLogger("aftersales.worker")
 
@@ -61,11 +68,12 @@ def build_worker(
     max_concurrent_activities: int = 32,
 ) -> Worker:
     projection = ProjectionActivities(engine)
+    billing = BillingActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[TicketWorkflow],
-        activities=[projection.register_ticket, projection.project_step],
+        activities=[projection.register_ticket, projection.project_step, billing.issue_invoice],
         activity_executor=ThreadPoolExecutor(max_concurrent_activities),
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -75,10 +83,39 @@ def build_worker(
     )
 
 
+async def register_search_attributes(client: Client) -> None:
+    """Registers the tickets' search attributes on the client's namespace (R16 and issue 3:
+    the Web UI filters by them); already registered ones are left alone."""
+    wanted = {
+        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTE_KEYS
+    }
+    try:
+        listed = await client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=client.namespace)
+        )
+        missing = {k: v for k, v in wanted.items() if k not in listed.custom_attributes}
+    except RPCError as error:
+        if error.status != RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server
+            raise
+        missing = wanted
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+
+
 async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
     client = await connect(settings)
+    try:
+        await register_search_attributes(client)
+    except RPCError as refused:  # e.g. Temporal Cloud, where an operator registers them
+        log.warning(
+            "could not register search attributes (%s); register %s yourself",
+            refused.message,
+            ", ".join(k.name for k in SEARCH_ATTRIBUTE_KEYS),
+        )
     worker = build_worker(
         client,
         engine,

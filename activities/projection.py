@@ -1,21 +1,34 @@
-"""Projection of ticket workflows into the read model and the timeline (R11).
+"""Projection of ticket workflows into the read model: the ticket, its timeline (R11), the
+product receipt and in/out register (R7, R8), the repair card (R8) and payments (R21).
 
-Every write carries the ticket id and the step's sequence number, so a second delivery of
-the same step changes nothing, and a stale one never overwrites a newer state.
+The read model is a function of the workflow's state: every write carries the ticket id and
+the step's sequence number, so a second delivery of a step changes nothing and a stale one
+never overwrites a newer state.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import Table, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 from temporalio import activity
 
-from models.tables import TicketRecord, TimelineRecord
-from models.ticket import Projection, TicketState, TimelineEntry
+from models.catalog import ensure_product, facts_for_serial
+from models.entitlement import ServiceType, decide
+from models.tables import (
+    PaymentRecord,
+    ProductReceiptRecord,
+    RegisterRecord,
+    RepairRoundRecord,
+    TicketRecord,
+    TimelineRecord,
+)
+from models.ticket import Projection, Registration, TicketState
 
 NEXT_VALUE = text(
     "INSERT INTO counters (name, value) VALUES (:name, 1) "
@@ -28,12 +41,24 @@ def next_value(connection: Connection, name: str) -> int:
     return int(connection.execute(NEXT_VALUE, {"name": name}).scalar_one())
 
 
+def _upsert(
+    connection: Connection, model: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
+) -> None:
+    """Insert `values`, or overwrite the row with the same `keys`."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values)
+    changed = {k: statement.excluded[k] for k in values if k not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+
+
 def ticket_values(state: TicketState) -> dict[str, Any]:
     call_in = state.call_in
     return {
         "seq": state.seq,
         "status": state.status.value,
         "service_type": state.service_type,
+        "evidence": state.evidence,
         "zone": call_in.zone,
         "customer_name": call_in.customer.name,
         "customer_phone": call_in.customer.phone,
@@ -43,6 +68,7 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "problem": call_in.problem,
         "channel": call_in.channel,
         "technician": state.technician,
+        "invoice": _invoice_summary(state),
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
         "created_at": state.created_at,
@@ -50,26 +76,75 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
     }
 
 
-def _upsert_entry(connection: Connection, ticket_id: str, entry: TimelineEntry) -> None:
-    values = {
-        "ticket_id": ticket_id,
-        "seq": entry.seq,
-        "at": entry.at,
-        "action": entry.action,
-        "actor": entry.actor,
-        "data": entry.data,
+def _invoice_summary(state: TicketState) -> dict[str, Any] | None:
+    invoice = state.invoice
+    if invoice is None:
+        return None
+    return {
+        "number": invoice.number,
+        "amount": f"{invoice.amount:.2f}",
+        "issued_at": invoice.issued_at.isoformat(),
     }
-    statement = (
-        postgresql.insert(TimelineRecord)
-        if connection.dialect.name == "postgresql"
-        else sqlite.insert(TimelineRecord)
-    ).values(values)
-    # The same step executed again (a retried workflow task) writes the same row again.
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=["ticket_id", "seq"],
-            set_={k: statement.excluded[k] for k in ("at", "action", "actor", "data")},
+
+
+def _project_workshop(connection: Connection, state: TicketState) -> None:
+    """The receipt, the in/out register line, the repair card rounds and the payments."""
+    receipt = state.receipt
+    if receipt is not None:
+        _upsert(
+            connection,
+            ProductReceiptRecord,
+            {"ticket_id": state.ticket_id, **asdict(receipt)},
+            ["number"],
         )
+        _upsert(
+            connection,
+            RegisterRecord,
+            {
+                "ticket_id": state.ticket_id,
+                "receipt_number": receipt.number,
+                "ticket_number": state.number,
+                "customer_name": state.call_in.customer.name,
+                "product_model": state.call_in.product.model,
+                "product_serial_no": state.call_in.product.serial_no,
+                "checked_in_at": receipt.issued_at,
+                "checked_out_at": receipt.voided_at,
+            },
+            ["ticket_id"],
+        )
+    for repair in state.repair_rounds:
+        _upsert(
+            connection,
+            RepairRoundRecord,
+            {"ticket_id": state.ticket_id, **asdict(repair)},
+            ["ticket_id", "round"],
+        )
+    for position, payment in enumerate(state.payments, start=1):
+        _upsert(
+            connection,
+            PaymentRecord,
+            {"ticket_id": state.ticket_id, "position": position, **asdict(payment)},
+            ["ticket_id", "position"],
+        )
+
+
+def _entitlement(connection: Connection, state: TicketState) -> Registration:
+    """R2: contract, warranty or paid, from the product's records on the day of call-in."""
+    if state.service_type == ServiceType.INTERNAL:
+        return Registration("", ServiceType.INTERNAL, {"reason": "internal job"})
+    product = state.call_in.product
+    if not product.serial_no:
+        return Registration("", ServiceType.PAID, {"reason": "no serial number given"})
+    facts, contracts = facts_for_serial(connection, product.serial_no)
+    entitlement = decide(facts, contracts, state.created_at.date())
+    if facts is None:
+        ensure_product(connection, product.serial_no, product.model)
+    return Registration(
+        "",
+        entitlement.service_type.value,
+        dict(entitlement.evidence),
+        bool(entitlement.covers_labor),
+        bool(entitlement.covers_parts),
     )
 
 
@@ -80,37 +155,76 @@ class ProjectionActivities:
         self.engine = engine
 
     @activity.defn
-    def register_ticket(self, projection: Projection) -> str:
-        """R3: the ticket's row and number, created once; a second call returns the number."""
-        state = projection.state
+    def register_ticket(self, projection: Projection) -> Registration:
+        """R2, R3: the ticket's row, number and entitlement, decided once; a second call
+        returns what the first decided."""
+        state, entry = projection.state, projection.entry
         with self.engine.begin() as connection:
-            number = connection.execute(
-                select(col(TicketRecord.number)).where(col(TicketRecord.id) == state.ticket_id)
-            ).scalar_one_or_none()
-            if number is None:
-                year = state.created_at.year
-                number = f"T{year}-{next_value(connection, f'ticket:{year}'):06d}"
-                connection.execute(
-                    insert(TicketRecord).values(
-                        id=state.ticket_id,
-                        number=number,
-                        registered_by=projection.entry.actor,
-                        escalations=[],
-                        **ticket_values(state),
-                    )
+            row = connection.execute(
+                select(
+                    col(TicketRecord.number),
+                    col(TicketRecord.service_type),
+                    col(TicketRecord.evidence),
+                ).where(col(TicketRecord.id) == state.ticket_id)
+            ).first()
+            if row is not None:
+                terms = row.evidence.get("terms", {})
+                return Registration(
+                    row.number,
+                    row.service_type,
+                    row.evidence,
+                    bool(terms.get("covers_labor")),
+                    bool(terms.get("covers_parts")),
                 )
-                _upsert_entry(connection, state.ticket_id, projection.entry)
-            return str(number)
+            registration = _entitlement(connection, state)
+            year = state.created_at.year
+            registration.number = f"T{year}-{next_value(connection, f'ticket:{year}'):06d}"
+            if registration.service_type == ServiceType.CONTRACT:
+                registration.evidence["terms"] = {
+                    "covers_labor": registration.covers_labor,
+                    "covers_parts": registration.covers_parts,
+                }
+            values = ticket_values(state) | {
+                "service_type": registration.service_type,
+                "evidence": registration.evidence,
+            }
+            connection.execute(
+                insert(TicketRecord).values(
+                    id=state.ticket_id,
+                    number=registration.number,
+                    registered_by=entry.actor,
+                    escalations=[],
+                    **values,
+                )
+            )
+            entry.data["service_type"] = registration.service_type
+            entry.data["evidence"] = registration.evidence
+            _upsert(connection, TimelineRecord, _entry_values(projection), ["ticket_id", "seq"])
+            return registration
 
     @activity.defn
     def project_step(self, projection: Projection) -> None:
         """One step into the read model; older or repeated deliveries change nothing."""
         state = projection.state
         with self.engine.begin() as connection:
-            connection.execute(
+            newest = connection.execute(
                 update(TicketRecord)
                 .where(col(TicketRecord.id) == state.ticket_id)
                 .where(col(TicketRecord.seq) <= state.seq)
                 .values(**ticket_values(state))
-            )
-            _upsert_entry(connection, state.ticket_id, projection.entry)
+            ).rowcount
+            if newest:
+                _project_workshop(connection, state)
+            _upsert(connection, TimelineRecord, _entry_values(projection), ["ticket_id", "seq"])
+
+
+def _entry_values(projection: Projection) -> dict[str, Any]:
+    entry = projection.entry
+    return {
+        "ticket_id": projection.state.ticket_id,
+        "seq": entry.seq,
+        "at": entry.at,
+        "action": entry.action,
+        "actor": entry.actor,
+        "data": entry.data,
+    }

@@ -1,4 +1,6 @@
-"""Fees (R6, R21): labour at the policy's hourly rate plus parts, in two-place decimals."""
+"""Fees (R6, R21): labour at the policy's hourly rate plus parts, in two-place decimals, as the
+job's service type says (R1): warranty and internal work are free, a contract covers what its
+terms cover."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
+FREE_SERVICE_TYPES = frozenset({"warranty", "internal"})
 
 
 def money(value: Decimal | str | int) -> Decimal:
@@ -14,12 +17,29 @@ def money(value: Decimal | str | int) -> Decimal:
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def labour_fee(labor_minutes: int, hourly_rate: Decimal) -> Decimal:
+    """Labour at `hourly_rate`, rounded to cents."""
+    return money(Decimal(labor_minutes) * hourly_rate / 60)
+
+
+def parts_fee(parts: Iterable[Mapping[str, Any]]) -> Decimal:
+    """The sum of quantity × unit price over `parts`."""
+    return money(sum((Decimal(str(p["unit_price"])) * int(p["qty"]) for p in parts), Decimal(0)))
+
+
 def job_fee(
-    labor_minutes: int, parts: Iterable[Mapping[str, Any]], hourly_rate: Decimal, service_type: str
+    labor_minutes: int,
+    parts: Iterable[Mapping[str, Any]],
+    hourly_rate: Decimal,
+    service_type: str,
+    *,
+    covers_labor: bool = False,
+    covers_parts: bool = False,
 ) -> Decimal:
-    """What the customer owes for one job: nothing for warranty and internal work (R1, R21)."""
-    if service_type in ("warranty", "internal", "contract"):
+    """What the customer owes for one job or repair round (R21)."""
+    if service_type in FREE_SERVICE_TYPES:
         return money(0)
-    labour = Decimal(labor_minutes) * hourly_rate / 60
-    materials = sum((Decimal(str(p["unit_price"])) * int(p["qty"]) for p in parts), Decimal(0))
+    contract = service_type == "contract"
+    labour = money(0) if contract and covers_labor else labour_fee(labor_minutes, hourly_rate)
+    materials = money(0) if contract and covers_parts else parts_fee(parts)
     return money(labour + materials)

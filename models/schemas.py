@@ -103,6 +103,7 @@ class TicketPublic(BaseModel):
     arrival_due_at: datetime | None
     escalations: list[dict[str, Any]]
     invoice: dict[str, Any] | None
+    evidence: dict[str, Any]
     amount_due: Money
     amount_paid: Money
     allowed_actions: list[str]
@@ -127,7 +128,8 @@ class TicketPublic(BaseModel):
             technician=row.technician,
             arrival_due_at=row.arrival_due_at,
             escalations=row.escalations,
-            invoice=None,
+            invoice=row.invoice,
+            evidence=row.evidence,
             amount_due=row.amount_due,
             amount_paid=row.amount_paid,
             allowed_actions=allowed_actions(status),

@@ -87,6 +87,8 @@ class TicketRecord(SQLModel, table=True):
     escalations: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    invoice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     amount_due: Decimal = _money()
     amount_paid: Decimal = _money()
     registered_by: str = Field(max_length=64)
@@ -116,3 +118,80 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=64)
     value: int = 0
+
+
+class ProductReceiptRecord(SQLModel, table=True):
+    """R7: the receipt a customer holds for a carried-in product; voided on return (R8)."""
+
+    __tablename__ = "product_receipts"
+
+    number: str = Field(primary_key=True, max_length=40)
+    ticket_id: str = Field(foreign_key="tickets.id", unique=True, max_length=64)
+    issued_at: datetime = _when(nullable=False)
+    promised_by: datetime = _when(nullable=False)
+    voided_at: datetime | None = _when(nullable=True)
+
+
+class RegisterRecord(SQLModel, table=True):
+    """R7, R8: the product in/out register: when a product entered and left the workshop."""
+
+    __tablename__ = "product_register"
+    __table_args__ = (Index("ix_product_register_in", "checked_in_at"),)
+
+    ticket_id: str = Field(foreign_key="tickets.id", primary_key=True, max_length=64)
+    receipt_number: str = Field(max_length=40)
+    ticket_number: str = Field(max_length=32)
+    customer_name: str
+    product_model: str
+    product_serial_no: str | None = None
+    checked_in_at: datetime = _when(nullable=False)
+    checked_out_at: datetime | None = _when(nullable=True)
+
+
+class RepairRoundRecord(SQLModel, table=True):
+    """R8: one round on a repair card: labour, parts, and the supervisor's inspection."""
+
+    __tablename__ = "repair_card_rounds"
+
+    ticket_id: str = Field(foreign_key="tickets.id", primary_key=True, max_length=64)
+    round: int = Field(primary_key=True)
+    labor_minutes: int
+    parts: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    notes: str
+    fee: Decimal = _money()
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = _when(nullable=False)
+    inspection_passed: bool | None = None
+    inspection_notes: str | None = None
+    inspected_by: str | None = Field(default=None, max_length=64)
+    inspected_at: datetime | None = _when(nullable=True)
+
+
+class InvoiceRecord(SQLModel, table=True):
+    """R21: one invoice per chargeable job, numbered without gaps per year."""
+
+    __tablename__ = "invoices"
+
+    number: str = Field(primary_key=True, max_length=32)
+    ticket_id: str = Field(foreign_key="tickets.id", unique=True, max_length=64)
+    year: int = Field(index=True)
+    amount: Decimal = _money()
+    lines: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    issued_at: datetime = _when(nullable=False)
+
+
+class PaymentRecord(SQLModel, table=True):
+    """R21: a payment recorded against a ticket's invoice."""
+
+    __tablename__ = "payments"
+
+    ticket_id: str = Field(foreign_key="tickets.id", primary_key=True, max_length=64)
+    position: int = Field(primary_key=True)
+    amount: Decimal = _money()
+    method: str = Field(max_length=64)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = _when(nullable=False)

@@ -47,6 +47,71 @@ class BillingTerms:
 
 
 @dataclass
+class Registration:
+    """What registration found (R2, R3): the ticket's number and its entitlement."""
+
+    number: str
+    service_type: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    covers_labor: bool = False
+    covers_parts: bool = False
+
+
+@dataclass
+class ProductReceipt:
+    """R7: given to the customer for a carried-in product; voided on return (R8)."""
+
+    number: str
+    issued_at: datetime
+    promised_by: datetime
+    voided_at: datetime | None = None
+
+
+@dataclass
+class RepairRound:
+    """One round on the repair card (R8): actual labour and parts, then the inspection."""
+
+    round: int
+    labor_minutes: int
+    parts: list[dict[str, Any]]
+    notes: str
+    recorded_by: str
+    recorded_at: datetime
+    fee: Decimal
+    inspection_passed: bool | None = None
+    inspection_notes: str | None = None
+    inspected_by: str | None = None
+    inspected_at: datetime | None = None
+
+
+@dataclass
+class InvoiceRequest:
+    ticket_id: str
+    ticket_number: str
+    amount: Decimal
+    lines: list[dict[str, Any]]
+    issued_at: datetime
+
+
+@dataclass
+class Invoice:
+    """R21: issued once per chargeable job, numbered without gaps per year."""
+
+    number: str
+    amount: Decimal
+    issued_at: datetime
+    lines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Payment:
+    amount: Decimal
+    method: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass
 class TicketStart:
     ticket_id: str
     call_in: CallIn
@@ -98,8 +163,15 @@ class TicketState:
     status: Status = Status.REGISTERED
     number: str | None = None
     technician: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+    covers_labor: bool = False
+    covers_parts: bool = False
     amount_due: Decimal = Decimal("0.00")
     amount_paid: Decimal = Decimal("0.00")
+    receipt: ProductReceipt | None = None
+    repair_rounds: list[RepairRound] = field(default_factory=list)
+    invoice: Invoice | None = None
+    payments: list[Payment] = field(default_factory=list)
     seq: int = 0
 
 

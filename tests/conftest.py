@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.db import make_engine, migrate
+from worker import register_search_attributes
 
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -30,6 +31,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=pydantic_data_converter,
     )
     async with env:
+        await register_search_attributes(env.client)
         yield env
 
 
@@ -42,6 +44,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         dev_server_log_level="error",
     )
     async with env:
+        await register_search_attributes(env.client)
         yield env
 
 
@@ -75,8 +78,9 @@ def engine(database_url: str) -> Iterator[Engine]:
         with engine.begin() as connection:
             connection.execute(
                 text(
-                    "TRUNCATE ticket_timeline, tickets, counters, users, contracts, products,"
-                    " customers"
+                    "TRUNCATE ticket_timeline, product_receipts, product_register,"
+                    " repair_card_rounds, invoices, payments, tickets, counters, users,"
+                    " contracts, products, customers"
                 )
             )
     engine.dispose()

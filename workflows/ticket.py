@@ -1,4 +1,4 @@
-"""The ticket workflow: one repair ticket from call-in to closure (R3–R9, R11).
+"""The ticket workflow: one repair ticket from call-in to closure (R3–R11, R21).
 
 Deterministic and sandbox-safe: it decides with the lifecycle machine from `models/` and has
 activities do every write. Human steps arrive as the `act` update, refused by its validator
@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
+    from activities.billing import BillingActivities
     from activities.projection import ProjectionActivities
     from models.actions import ACTION_BODIES
     from models.lifecycle import (
@@ -33,8 +35,13 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import acting_for, refusal
     from models.ticket import (
         ActionRequest,
+        InvoiceRequest,
+        Payment,
+        ProductReceipt,
         Projection,
         RegisterRequest,
+        Registration,
+        RepairRound,
         TicketStart,
         TicketState,
         TimelineEntry,
@@ -42,6 +49,15 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
+INVOICE_TIMEOUT = timedelta(seconds=30)
+ON_SITE_METHOD = "collected_on_site"
+
+# Search attributes: the Temporal Web UI filters tickets by these (registered by the worker).
+STATUS_KEY = SearchAttributeKey.for_keyword("TicketStatus")
+TECHNICIAN_KEY = SearchAttributeKey.for_keyword("Technician")
+ZONE_KEY = SearchAttributeKey.for_keyword("Zone")
+SERVICE_TYPE_KEY = SearchAttributeKey.for_keyword("ServiceType")
+SEARCH_ATTRIBUTE_KEYS = (STATUS_KEY, TECHNICIAN_KEY, ZONE_KEY, SERVICE_TYPE_KEY)
 
 # Error types the API translates to HTTP answers.
 INVALID_TRANSITION = "InvalidTransition"
@@ -75,13 +91,7 @@ class TicketWorkflow:
     async def run(self, start: TicketStart) -> TicketState:
         if start.resumed is None:
             async with self.lock:
-                call_in = asdict(self.state.call_in)
-                entry = self._step("call_in", self.registered_by, call_in, Status.REGISTERED)
-                self.state.number = await workflow.execute_local_activity_method(
-                    ProjectionActivities.register_ticket,
-                    Projection(self.state, entry),
-                    start_to_close_timeout=PROJECTION_TIMEOUT,
-                )
+                await self._register()
         await workflow.wait_condition(
             lambda: self.state.status in TERMINAL or workflow.info().is_continue_as_new_suggested()
         )
@@ -89,6 +99,22 @@ class TicketWorkflow:
         if self.state.status not in TERMINAL:
             workflow.continue_as_new(replace(start, resumed=self.state))
         return self.state
+
+    async def _register(self) -> None:
+        """R2, R3: number the ticket and decide its service type, in one projection."""
+        state = self.state
+        entry = self._step("call_in", self.registered_by, asdict(state.call_in), Status.REGISTERED)
+        registration: Registration = await workflow.execute_local_activity_method(
+            ProjectionActivities.register_ticket,
+            Projection(state, entry),
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+        )
+        state.number = registration.number
+        state.service_type = registration.service_type
+        state.evidence = registration.evidence
+        state.covers_labor = registration.covers_labor
+        state.covers_parts = registration.covers_parts
+        self._upsert_search_attributes()
 
     @workflow.query
     def state_query(self) -> TicketState:
@@ -145,24 +171,36 @@ class TicketWorkflow:
                 INVALID_PAYLOAD,
                 errors=invalid.errors(include_url=False, include_context=False),
             ) from None
-        if request.action == Action.RECORD_PAYMENT:
-            outstanding = state.amount_due - state.amount_paid
-            if Decimal(str(request.data["amount"])) > outstanding:
-                raise _refuse(
-                    f"the payment exceeds the outstanding {outstanding}",
-                    INVALID_PAYLOAD,
-                    outstanding=str(outstanding),
-                )
-        if request.action == Action.RESOLVE and request.data.get("collected_on_site"):
-            fee = self._fee(request.data)
-            limit = state.terms.small_fee_threshold
-            if fee > limit:
-                raise _refuse(
-                    f"a fee of {fee} is above the on-site collection limit of {limit}; "
-                    "it is invoiced instead (R6)",
-                    INVALID_PAYLOAD,
-                    fee=str(fee),
-                )
+        self._validate_facts(request)
+
+    def _validate_facts(self, request: ActionRequest) -> None:
+        """Refusals that depend on the ticket's facts, not only on its status."""
+        state, data = self.state, request.data
+        match request.action:
+            case Action.RECORD_PAYMENT:
+                outstanding = state.amount_due - state.amount_paid
+                if Decimal(str(data["amount"])) > outstanding:
+                    raise _refuse(
+                        f"the payment exceeds the outstanding {outstanding}",
+                        INVALID_PAYLOAD,
+                        outstanding=str(outstanding),
+                    )
+            case Action.RESOLVE if data.get("collected_on_site"):
+                fee, limit = self._fee(data), state.terms.small_fee_threshold
+                if fee > limit:
+                    raise _refuse(
+                        f"a fee of {fee} is above the on-site collection limit of {limit}; "
+                        "it is invoiced instead (R6)",
+                        INVALID_PAYLOAD,
+                        fee=str(fee),
+                    )
+            case Action.CARRY_IN:
+                if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
+                    raise _refuse(
+                        "promised_by must be in the future (R10)",
+                        INVALID_PAYLOAD,
+                        promised_by=str(data["promised_by"]),
+                    )
 
     def _refuse_transition(self, action: str) -> None:
         status = self.state.status
@@ -174,11 +212,14 @@ class TicketWorkflow:
         )
 
     def _fee(self, data: dict[str, Any]) -> Decimal:
+        state = self.state
         return job_fee(
             data["labor_minutes"],
             data.get("parts", []),
-            self.state.terms.hourly_rate,
-            self.state.service_type,
+            state.terms.hourly_rate,
+            state.service_type,
+            covers_labor=state.covers_labor,
+            covers_parts=state.covers_parts,
         )
 
     def _next_status(self, request: ActionRequest) -> Status:
@@ -193,7 +234,7 @@ class TicketWorkflow:
         )
 
     async def _apply(self, request: ActionRequest) -> None:
-        state, data = self.state, dict(request.data)
+        state, data, now = self.state, dict(request.data), workflow.now()
         status = self._next_status(request)
         if on_behalf := acting_for(request.action, request.actor, request.roles, state.technician):
             data["acting_for"] = on_behalf
@@ -201,18 +242,81 @@ class TicketWorkflow:
             case Action.DISPATCH:
                 data["previous_technician"] = state.technician
                 state.technician = data["technician"]
-            case Action.RESOLVE | Action.RECORD_REPAIR:
+            case Action.RESOLVE:
                 fee = self._fee(data)
-                state.amount_due = money(state.amount_due + fee)
                 data["fee"] = str(fee)
-                if data.get("collected_on_site"):
-                    state.amount_paid = money(state.amount_paid + fee)
+                await self._bill(fee, [self._line("on-site repair", data, fee)], now)
+                if data.get("collected_on_site") and fee > 0:
+                    self._pay(fee, ON_SITE_METHOD, request.actor, now)
+            case Action.CARRY_IN:
+                promised_by = datetime.fromisoformat(data["promised_by"])
+                state.receipt = ProductReceipt(f"PR-{state.number}", now, promised_by)
+                data["receipt"] = state.receipt.number
+            case Action.RECORD_REPAIR:
+                fee = self._fee(data)
+                state.repair_rounds.append(
+                    RepairRound(
+                        len(state.repair_rounds) + 1,
+                        data["labor_minutes"],
+                        data.get("parts", []),
+                        data["notes"],
+                        request.actor,
+                        now,
+                        fee,
+                    )
+                )
+                data.update(round=len(state.repair_rounds), fee=str(fee))
+            case Action.INSPECT:
+                current = state.repair_rounds[-1]
+                current.inspection_passed = bool(data["passed"])
+                current.inspection_notes = data["notes"]
+                current.inspected_by, current.inspected_at = request.actor, now
+                data["round"] = current.round
+            case Action.RETURN:
+                # R8, R9: the receipt is voided and the carry-in repair invoiced on return.
+                assert state.receipt is not None
+                state.receipt.voided_at = now
+                lines = [
+                    self._line(f"workshop repair, round {r.round}", asdict(r), r.fee)
+                    for r in state.repair_rounds
+                ]
+                await self._bill(sum((r.fee for r in state.repair_rounds), Decimal(0)), lines, now)
+                data["receipt_voided"] = state.receipt.number
             case Action.RECORD_PAYMENT:
-                state.amount_paid = money(state.amount_paid + Decimal(str(data["amount"])))
+                self._pay(Decimal(str(data["amount"])), data["method"], request.actor, now)
+        if state.invoice is not None and request.action in (Action.RESOLVE, Action.RETURN):
+            data["invoice"] = state.invoice.number
         await self._project(self._step(request.action, request.actor, data, status))
         if state.status is Status.RESOLVED and state.amount_paid >= state.amount_due:
             # Nothing (left) to pay: the ticket closes by itself.
             await self._project(self._step(Action.CLOSE, SYSTEM_ACTOR, {}, Status.CLOSED))
+
+    def _line(self, what: str, work: dict[str, Any], fee: Decimal) -> dict[str, Any]:
+        return {
+            "description": what,
+            "labor_minutes": work["labor_minutes"],
+            "parts": work.get("parts", []),
+            "amount": str(fee),
+        }
+
+    async def _bill(self, amount: Decimal, lines: list[dict[str, Any]], now: datetime) -> None:
+        """R6, R9, R21: a chargeable job gets its invoice now, exactly once."""
+        state = self.state
+        state.amount_due = money(state.amount_due + amount)
+        if amount <= 0 or state.invoice is not None:
+            return
+        assert state.number is not None
+        state.invoice = await workflow.execute_activity_method(
+            BillingActivities.issue_invoice,
+            InvoiceRequest(state.ticket_id, state.number, money(amount), lines, now),
+            start_to_close_timeout=INVOICE_TIMEOUT,
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+        )
+
+    def _pay(self, amount: Decimal, method: str, actor: str, now: datetime) -> None:
+        state = self.state
+        state.amount_paid = money(state.amount_paid + amount)
+        state.payments.append(Payment(money(amount), method, actor, now))
 
     def _step(self, action: str, actor: str, data: dict[str, Any], status: Status) -> TimelineEntry:
         state = self.state
@@ -221,7 +325,19 @@ class TicketWorkflow:
         state.updated_at = workflow.now()
         return TimelineEntry(state.seq, state.updated_at, action, actor, data)
 
+    def _upsert_search_attributes(self) -> None:
+        state = self.state
+        workflow.upsert_search_attributes(
+            [
+                STATUS_KEY.value_set(state.status.value),
+                ZONE_KEY.value_set(state.call_in.zone),
+                SERVICE_TYPE_KEY.value_set(state.service_type),
+                *([TECHNICIAN_KEY.value_set(state.technician)] if state.technician else []),
+            ]
+        )
+
     async def _project(self, entry: TimelineEntry) -> None:
+        self._upsert_search_attributes()
         await workflow.execute_local_activity_method(
             ProjectionActivities.project_step,
             Projection(self.state, entry),
