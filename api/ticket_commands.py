@@ -20,8 +20,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from models.entitlement import ServiceType
 from models.policy import Policy
-from models.schemas import CallInRequest
+from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
 from models.ticket import (
     ActionRequest,
     BillingTerms,
@@ -96,6 +97,17 @@ async def _in_time(step: Awaitable[TicketState]) -> TicketState:
         ) from None
 
 
+def internal_call_in(job: InternalJobRequest) -> CallInRequest:
+    """R1: an internal job is a ticket of the company's own, with no customer."""
+    return CallInRequest(
+        customer=CustomerIn(name=f"internal: {job.category}", phone="00000", address="-"),
+        zone=job.zone,
+        product=ProductIn(model=str(job.category)),
+        problem=job.description,
+        channel=Channel.INTERNAL,
+    )
+
+
 async def call_in(
     client: Client,
     task_queue: str,
@@ -103,8 +115,10 @@ async def call_in(
     request: CallInRequest,
     clerk: str,
     idempotency_key: str | None,
+    service_type: ServiceType = ServiceType.PAID,
 ) -> TicketState:
-    """R3: start the ticket's workflow and wait for its registration, at most once per key."""
+    """R3: start the ticket's workflow and wait for its registration, at most once per key.
+    The service type is decided at registration (R2) unless the job is internal (R1)."""
     if request.zone not in policy.zones:
         known = ", ".join(sorted(policy.zones))
         raise HTTPException(
@@ -127,6 +141,7 @@ async def call_in(
             small_fee_threshold=policy.billing.small_fee_threshold,
         ),
         fingerprint=fingerprint(request),
+        service_type=service_type.value,
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,

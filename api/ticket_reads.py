@@ -22,6 +22,8 @@ def tickets(
     *,
     status: Status | None,
     technician: str | None,
+    service_type: str | None,
+    zone: str | None,
     escalated: bool | None,
     customer_phone: str | None,
     created_from: datetime | None,
@@ -35,6 +37,10 @@ def tickets(
         query = query.where(col(TicketRecord.status) == status.value)
     if technician is not None:
         query = query.where(col(TicketRecord.technician) == technician)
+    if service_type is not None:
+        query = query.where(col(TicketRecord.service_type) == service_type)
+    if zone is not None:
+        query = query.where(col(TicketRecord.zone) == zone)
     if escalated is not None:
         opened = col(TicketRecord.open_escalations) > 0
         query = query.where(opened if escalated else ~opened)

@@ -34,6 +34,7 @@ class Channel(StrEnum):
     WEB = "web"
     EMAIL = "email"
     WALK_IN = "walk_in"
+    INTERNAL = "internal"
 
 
 class CustomerIn(_Request):
@@ -55,6 +56,23 @@ class CallInRequest(_Request):
     product: ProductIn
     problem: Text
     channel: Channel = Channel.PHONE
+
+
+class InternalCategory(StrEnum):
+    """R1: administrative work not tied to a customer call."""
+
+    INSPECTION = "inspection"
+    PARTS_HANDLING = "parts_handling"
+    TOOL_MAINTENANCE = "tool_maintenance"
+    TRAINING = "training"
+
+
+class InternalJobRequest(_Request):
+    """R1: an internal job opened by a supervisor."""
+
+    category: InternalCategory
+    description: Text
+    zone: Name
 
 
 class UserCreate(_Request):
@@ -148,3 +166,63 @@ class TimelineEntryPublic(BaseModel):
     @classmethod
     def from_record(cls, row: TimelineRecord) -> TimelineEntryPublic:
         return cls(seq=row.seq, at=row.at, action=row.action, actor=row.actor, data=row.data)
+
+
+class ProductReceiptPublic(BaseModel):
+    number: str
+    issued_at: datetime
+    promised_by: datetime
+    voided_at: datetime | None
+
+
+class RepairRoundPublic(BaseModel):
+    round: int
+    labor_minutes: int
+    parts: list[dict[str, Any]]
+    notes: str
+    fee: Money
+    recorded_by: str
+    recorded_at: datetime
+    inspection_passed: bool | None
+    inspection_notes: str | None
+    inspected_by: str | None
+    inspected_at: datetime | None
+
+
+class RepairCardPublic(BaseModel):
+    """R7, R8: what is attached to a carried-in product."""
+
+    ticket_id: str
+    ticket_number: str
+    product_model: str
+    product_serial_no: str | None
+    receipt: ProductReceiptPublic | None
+    rounds: list[RepairRoundPublic]
+
+
+class RegisterLinePublic(BaseModel):
+    """R7, R8: one line of the product in/out register."""
+
+    ticket_id: str
+    ticket_number: str
+    receipt_number: str
+    customer_name: str
+    product_model: str
+    product_serial_no: str | None
+    checked_in_at: datetime
+    checked_out_at: datetime | None
+
+
+class InvoicePublic(BaseModel):
+    number: str
+    ticket_id: str
+    amount: Money
+    lines: list[dict[str, Any]]
+    issued_at: datetime
+
+
+class PaymentPublic(BaseModel):
+    amount: Money
+    method: str
+    recorded_by: str
+    recorded_at: datetime

@@ -86,6 +86,7 @@ class TicketWorkflow:
         )
         self.registered_by = start.registered_by
         self.lock = asyncio.Lock()
+        self.published: dict[str, str] = {}
 
     @workflow.run
     async def run(self, start: TicketStart) -> TicketState:
@@ -326,15 +327,22 @@ class TicketWorkflow:
         return TimelineEntry(state.seq, state.updated_at, action, actor, data)
 
     def _upsert_search_attributes(self) -> None:
+        """Publishes what changed since the last upsert (each upsert is a history event)."""
         state = self.state
-        workflow.upsert_search_attributes(
-            [
-                STATUS_KEY.value_set(state.status.value),
-                ZONE_KEY.value_set(state.call_in.zone),
-                SERVICE_TYPE_KEY.value_set(state.service_type),
-                *([TECHNICIAN_KEY.value_set(state.technician)] if state.technician else []),
-            ]
-        )
+        current = {
+            STATUS_KEY: state.status.value,
+            ZONE_KEY: state.call_in.zone,
+            SERVICE_TYPE_KEY: state.service_type,
+            TECHNICIAN_KEY: state.technician,
+        }
+        changed = [
+            key.value_set(value)
+            for key, value in current.items()
+            if value is not None and self.published.get(key.name) != value
+        ]
+        if changed:
+            workflow.upsert_search_attributes(changed)
+            self.published.update({k.name: v for k, v in current.items() if v is not None})
 
     async def _project(self, entry: TimelineEntry) -> None:
         self._upsert_search_attributes()

@@ -12,9 +12,15 @@ from sqlmodel import Session
 from api import ticket_commands, ticket_reads
 from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
 from models.actions import ACTION_BODIES
+from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions
-from models.roles import CALL_IN_ROLES, Role, missing_role
-from models.schemas import CallInRequest, TicketPublic, TimelineEntryPublic
+from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, Role, missing_role
+from models.schemas import (
+    CallInRequest,
+    InternalJobRequest,
+    TicketPublic,
+    TimelineEntryPublic,
+)
 from models.tables import User
 from models.ticket import ActionRequest
 
@@ -58,6 +64,26 @@ async def call_in(
     return await _read(app, ticket_id)
 
 
+@router.post("/internal", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
+async def open_internal_job(
+    job: InternalJobRequest,
+    app: ServicesDep,
+    supervisor: Annotated[User, Depends(require_roles(*INTERNAL_JOB_ROLES))],
+    idempotency_key: IdempotencyKey = None,
+) -> TicketPublic:
+    """R1: an internal job (inspection, parts handling, tool maintenance, training): free."""
+    state = await ticket_commands.call_in(
+        app.temporal,
+        app.settings.task_queue,
+        app.policy,
+        ticket_commands.internal_call_in(job),
+        supervisor.username,
+        idempotency_key,
+        ServiceType.INTERNAL,
+    )
+    return await _read(app, state.ticket_id)
+
+
 @router.get("", response_model=list[TicketPublic])
 def list_tickets(
     db: SessionDep,
@@ -65,6 +91,8 @@ def list_tickets(
     response: Response,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     technician: str | None = None,
+    service_type: ServiceType | None = None,
+    zone: str | None = None,
     escalated: bool | None = None,
     customer_phone: str | None = None,
     created_from: AwareDatetime | None = None,
@@ -77,6 +105,8 @@ def list_tickets(
         db,
         status=status_,
         technician=technician,
+        service_type=service_type,
+        zone=zone,
         escalated=escalated,
         customer_phone=customer_phone,
         created_from=created_from,

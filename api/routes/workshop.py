@@ -1,0 +1,128 @@
+"""The workshop's paper trail (R7, R8) and billing (R21), read from the read model."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from api.deps import CurrentUser, SessionDep
+from models.schemas import (
+    InvoicePublic,
+    PaymentPublic,
+    ProductReceiptPublic,
+    RegisterLinePublic,
+    RepairCardPublic,
+    RepairRoundPublic,
+)
+from models.tables import (
+    InvoiceRecord,
+    PaymentRecord,
+    ProductReceiptRecord,
+    RegisterRecord,
+    RepairRoundRecord,
+    TicketRecord,
+)
+
+router = APIRouter(tags=["workshop and billing"])
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _ticket(db: Session, ticket_id: str) -> TicketRecord:
+    ticket = db.get(TicketRecord, ticket_id)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+    return ticket
+
+
+@router.get("/tickets/{ticket_id}/repair-card", response_model=RepairCardPublic)
+def repair_card(ticket_id: str, db: SessionDep, _: CurrentUser) -> RepairCardPublic:
+    """R8: the product receipt and every repair round with its inspection."""
+    ticket = _ticket(db, ticket_id)
+    receipt = db.exec(
+        select(ProductReceiptRecord).where(col(ProductReceiptRecord.ticket_id) == ticket_id)
+    ).first()
+    rounds = db.exec(
+        select(RepairRoundRecord)
+        .where(col(RepairRoundRecord.ticket_id) == ticket_id)
+        .order_by(col(RepairRoundRecord.round))
+    ).all()
+    return RepairCardPublic(
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        product_model=ticket.product_model,
+        product_serial_no=ticket.product_serial_no,
+        receipt=ProductReceiptPublic.model_validate(receipt, from_attributes=True)
+        if receipt
+        else None,
+        rounds=[RepairRoundPublic.model_validate(r, from_attributes=True) for r in rounds],
+    )
+
+
+@router.get("/tickets/{ticket_id}/payments", response_model=list[PaymentPublic])
+def payments(ticket_id: str, db: SessionDep, _: CurrentUser) -> list[PaymentRecord]:
+    _ticket(db, ticket_id)
+    return list(
+        db.exec(
+            select(PaymentRecord)
+            .where(col(PaymentRecord.ticket_id) == ticket_id)
+            .order_by(col(PaymentRecord.position))
+        ).all()
+    )
+
+
+@router.get("/register", response_model=list[RegisterLinePublic])
+def product_register(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    in_workshop: bool | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[RegisterRecord]:
+    """R7, R8: the product in/out register, newest first; `in_workshop=true` lists the
+    products still in the workshop."""
+    query = select(RegisterRecord)
+    if in_workshop is not None:
+        out = col(RegisterRecord.checked_out_at)
+        query = query.where(out.is_(None) if in_workshop else out.is_not(None))
+    response.headers["X-Total-Count"] = str(
+        db.exec(select(func.count()).select_from(query.subquery())).one()
+    )
+    return list(
+        db.exec(
+            query.order_by(col(RegisterRecord.checked_in_at).desc()).limit(limit).offset(offset)
+        ).all()
+    )
+
+
+@router.get("/invoices", response_model=list[InvoicePublic])
+def invoices(
+    db: SessionDep,
+    _: CurrentUser,
+    response: Response,
+    year: int | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> list[InvoiceRecord]:
+    """R21: invoices, newest number first."""
+    query = select(InvoiceRecord)
+    if year is not None:
+        query = query.where(col(InvoiceRecord.year) == year)
+    response.headers["X-Total-Count"] = str(
+        db.exec(select(func.count()).select_from(query.subquery())).one()
+    )
+    return list(
+        db.exec(query.order_by(col(InvoiceRecord.number).desc()).limit(limit).offset(offset)).all()
+    )
+
+
+@router.get("/invoices/{number}", response_model=InvoicePublic)
+def invoice(number: str, db: SessionDep, _: CurrentUser) -> InvoiceRecord:
+    found = db.get(InvoiceRecord, number)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no invoice '{number}'")
+    return found
