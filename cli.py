@@ -84,6 +84,24 @@ def worker() -> None:
     os._exit(0)
 
 
+@app.command("rebuild-read-model")
+def rebuild_read_model() -> None:
+    """Rewrite the tickets read model from the workflows' own state (after a loss)."""
+    from activities.rebuild import rebuild_read_model as rebuild
+    from models.db import make_engine
+    from models.db import migrate as apply_migrations
+    from worker import connect
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    apply_migrations(engine)
+
+    async def run() -> int:
+        return await rebuild(await connect(settings), engine, settings.task_queue)
+
+    typer.echo(f"rebuilt {asyncio.run(run())} tickets")
+
+
 @app.command()
 def dev() -> None:
     """Run everything in the foreground: Temporal (unless AFTERSALES_TEMPORAL_ADDRESS is set),

@@ -28,7 +28,7 @@ from models.tables import (
     TicketRecord,
     TimelineRecord,
 )
-from models.ticket import Projection, Registration, TicketState
+from models.ticket import Projection, Registration, TicketState, TimelineEntry
 
 NEXT_VALUE = text(
     "INSERT INTO counters (name, value) VALUES (:name, 1) "
@@ -199,7 +199,12 @@ class ProjectionActivities:
             )
             entry.data["service_type"] = registration.service_type
             entry.data["evidence"] = registration.evidence
-            _upsert(connection, TimelineRecord, _entry_values(projection), ["ticket_id", "seq"])
+            _upsert(
+                connection,
+                TimelineRecord,
+                _entry_values(state, projection.entry),
+                ["ticket_id", "seq"],
+            )
             return registration
 
     @activity.defn
@@ -215,13 +220,47 @@ class ProjectionActivities:
             ).rowcount
             if newest:
                 _project_workshop(connection, state)
-            _upsert(connection, TimelineRecord, _entry_values(projection), ["ticket_id", "seq"])
+            _upsert(
+                connection,
+                TimelineRecord,
+                _entry_values(state, projection.entry),
+                ["ticket_id", "seq"],
+            )
 
 
-def _entry_values(projection: Projection) -> dict[str, Any]:
-    entry = projection.entry
+def rebuild_ticket(connection: Connection, state: TicketState) -> None:
+    """Writes a ticket's whole read model from its workflow's state: for a read model that
+    was lost or damaged. Never moves a row backwards."""
+    values = ticket_values(state)
+    exists = connection.execute(
+        select(col(TicketRecord.id)).where(col(TicketRecord.id) == state.ticket_id)
+    ).first()
+    if exists is None:
+        registered_by = state.timeline[0].actor if state.timeline else "unknown"
+        connection.execute(
+            insert(TicketRecord).values(
+                id=state.ticket_id,
+                number=state.number,
+                registered_by=registered_by,
+                escalations=[],
+                **values,
+            )
+        )
+    else:
+        connection.execute(
+            update(TicketRecord)
+            .where(col(TicketRecord.id) == state.ticket_id)
+            .where(col(TicketRecord.seq) <= state.seq)
+            .values(**values)
+        )
+    _project_workshop(connection, state)
+    for entry in state.timeline:
+        _upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+
+
+def _entry_values(state: TicketState, entry: TimelineEntry) -> dict[str, Any]:
     return {
-        "ticket_id": projection.state.ticket_id,
+        "ticket_id": state.ticket_id,
         "seq": entry.seq,
         "at": entry.at,
         "action": entry.action,

@@ -172,6 +172,8 @@ class TicketState:
     repair_rounds: list[RepairRound] = field(default_factory=list)
     invoice: Invoice | None = None
     payments: list[Payment] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    """Every step so far: the read model can be rebuilt from the state alone."""
     seq: int = 0
 
 

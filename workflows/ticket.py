@@ -115,6 +115,7 @@ class TicketWorkflow:
         state.evidence = registration.evidence
         state.covers_labor = registration.covers_labor
         state.covers_parts = registration.covers_parts
+        entry.data.update(service_type=state.service_type, evidence=state.evidence)
         self._upsert_search_attributes()
 
     @workflow.query
@@ -324,7 +325,9 @@ class TicketWorkflow:
         state.seq += 1
         state.status = status
         state.updated_at = workflow.now()
-        return TimelineEntry(state.seq, state.updated_at, action, actor, data)
+        entry = TimelineEntry(state.seq, state.updated_at, action, actor, data)
+        state.timeline.append(entry)
+        return entry
 
     def _upsert_search_attributes(self) -> None:
         """Publishes what changed since the last upsert (each upsert is a history event)."""
