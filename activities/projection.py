@@ -27,6 +27,7 @@ from models.tables import (
     RepairRoundRecord,
     TicketRecord,
     TimelineRecord,
+    ticket_values,
 )
 from models.ticket import Projection, Registration, TicketState, TimelineEntry
 
@@ -50,41 +51,6 @@ def _upsert(
     statement = dialect.insert(table).values(values)
     changed = {k: statement.excluded[k] for k in values if k not in keys}
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
-
-
-def ticket_values(state: TicketState) -> dict[str, Any]:
-    call_in = state.call_in
-    return {
-        "seq": state.seq,
-        "status": state.status.value,
-        "service_type": state.service_type,
-        "evidence": state.evidence,
-        "zone": call_in.zone,
-        "customer_name": call_in.customer.name,
-        "customer_phone": call_in.customer.phone,
-        "customer_address": call_in.customer.address,
-        "product_model": call_in.product.model,
-        "product_serial_no": call_in.product.serial_no,
-        "problem": call_in.problem,
-        "channel": call_in.channel,
-        "technician": state.technician,
-        "invoice": _invoice_summary(state),
-        "amount_due": state.amount_due,
-        "amount_paid": state.amount_paid,
-        "created_at": state.created_at,
-        "updated_at": state.updated_at,
-    }
-
-
-def _invoice_summary(state: TicketState) -> dict[str, Any] | None:
-    invoice = state.invoice
-    if invoice is None:
-        return None
-    return {
-        "number": invoice.number,
-        "amount": f"{invoice.amount:.2f}",
-        "issued_at": invoice.issued_at.isoformat(),
-    }
 
 
 def _project_workshop(connection: Connection, state: TicketState) -> None:

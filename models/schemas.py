@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstr
 
 from models.lifecycle import Status, allowed_actions
 from models.roles import Role
-from models.tables import TicketRecord, TimelineRecord
+from models.tables import TicketRecord, TimelineRecord, ticket_values
+from models.ticket import TicketState
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -127,6 +128,19 @@ class TicketPublic(BaseModel):
     allowed_actions: list[str]
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def from_state(cls, state: TicketState) -> TicketPublic:
+        """The ticket as its workflow has it, rendered exactly as the read model would."""
+        assert state.number is not None
+        row = TicketRecord(
+            id=state.ticket_id,
+            number=state.number,
+            registered_by="",
+            escalations=[],
+            **ticket_values(state),
+        )
+        return cls.from_record(row)
 
     @classmethod
     def from_record(cls, row: TicketRecord) -> TicketPublic:

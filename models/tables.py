@@ -11,6 +11,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from models.ticket import TicketState
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no offset of its own)."""
@@ -195,3 +197,38 @@ class PaymentRecord(SQLModel, table=True):
     method: str = Field(max_length=64)
     recorded_by: str = Field(max_length=64)
     recorded_at: datetime = _when(nullable=False)
+
+
+def ticket_values(state: TicketState) -> dict[str, Any]:
+    call_in = state.call_in
+    return {
+        "seq": state.seq,
+        "status": state.status.value,
+        "service_type": state.service_type,
+        "evidence": state.evidence,
+        "zone": call_in.zone,
+        "customer_name": call_in.customer.name,
+        "customer_phone": call_in.customer.phone,
+        "customer_address": call_in.customer.address,
+        "product_model": call_in.product.model,
+        "product_serial_no": call_in.product.serial_no,
+        "problem": call_in.problem,
+        "channel": call_in.channel,
+        "technician": state.technician,
+        "invoice": _invoice_summary(state),
+        "amount_due": state.amount_due,
+        "amount_paid": state.amount_paid,
+        "created_at": state.created_at,
+        "updated_at": state.updated_at,
+    }
+
+
+def _invoice_summary(state: TicketState) -> dict[str, Any] | None:
+    invoice = state.invoice
+    if invoice is None:
+        return None
+    return {
+        "number": invoice.number,
+        "amount": f"{invoice.amount:.2f}",
+        "issued_at": invoice.issued_at.isoformat(),
+    }

@@ -58,10 +58,9 @@ async def call_in(
             clerk.username,
             idempotency_key,
         )
-        ticket_id = state.ticket_id
     except ticket_commands.TicketGone as gone:
-        ticket_id = str(gone)
-    return await _read(app, ticket_id)
+        return await _read(app, str(gone))
+    return TicketPublic.from_state(state)
 
 
 @router.post("/internal", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
@@ -81,7 +80,7 @@ async def open_internal_job(
         idempotency_key,
         ServiceType.INTERNAL,
     )
-    return await _read(app, state.ticket_id)
+    return TicketPublic.from_state(state)
 
 
 @router.get("", response_model=list[TicketPublic])
@@ -180,7 +179,7 @@ async def take_action(
         )
     request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)
     try:
-        await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
+        state = await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
     except ticket_commands.TicketGone:
         latest = await _read(app, ticket_id)
         raise HTTPException(
@@ -190,4 +189,4 @@ async def take_action(
                 "allowed_actions": allowed_actions(latest.status),
             },
         ) from None
-    return await _read(app, ticket_id)
+    return TicketPublic.from_state(state)

@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.db import make_engine, migrate
 from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
-from worker import build_worker
+from worker import build_worker, register_search_attributes
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = {
@@ -41,6 +41,32 @@ HISTORIES = {
         ("record_payment", "a", ["accountant"], {"amount": "50.00", "method": "cash"}),
         ("record_payment", "a", ["accountant"], {"amount": "100.00", "method": "cash"}),
     ],
+    "carry_in_two_rounds": [
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        (
+            "carry_in",
+            "tech1",
+            ["technician"],
+            {"customer_signature": "Li", "promised_by": "2030-01-01T00:00:00+00:00"},
+        ),
+        (
+            "record_repair",
+            "tech1",
+            ["technician"],
+            {"labor_minutes": 30, "parts": [], "notes": "a"},
+        ),
+        ("inspect", "dir1", ["director"], {"passed": False, "notes": "no"}),
+        (
+            "record_repair",
+            "tech1",
+            ["technician"],
+            {"labor_minutes": 30, "parts": [], "notes": "b"},
+        ),
+        ("inspect", "dir1", ["director"], {"passed": True, "notes": "ok"}),
+        ("return", "tech1", ["technician"], {"customer_signature": "Li"}),
+        ("record_payment", "a", ["accountant"], {"amount": "120.00", "method": "cash"}),
+    ],
     "cancelled": [("cancel", "c", ["clerk"], {"reason": "customer fixed it"})],
 }
 
@@ -54,6 +80,7 @@ async def main():
     migrate(engine)
     out = Path(__file__).parent / "histories"
     async with env:
+        await register_search_attributes(env.client)
         async with build_worker(env.client, engine, "record"):
             for name, steps in HISTORIES.items():
                 start = ticket_start()

@@ -1,0 +1,368 @@
+"""R21: invoices exactly once, numbered without gaps, even when a worker dies mid-call.
+
+A real `aftersales worker` process is SIGKILLed while it is invoicing 20 tickets (its invoice
+activities held up inside their transactions by a write lock the test keeps on the database);
+a second worker takes over, and exactly 20 invoices exist, numbered 1…20 with no gap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import WorkflowEnvironment
+
+from models.lifecycle import Status
+from models.ticket import CallIn, Customer, Product, TicketStart, TicketState
+from tests.workflows.test_ticket_workflow import TERMS, act, register
+from workflows.ticket import TicketWorkflow
+
+BIN = Path(sys.executable).parent
+TICKETS = 20
+TECHNICIAN = "tech-crash"
+PARTS = [{"part_no": "PSU-12", "qty": 1, "unit_price": "35.50"}]
+# 60 minutes at TERMS.hourly_rate (120.00) plus the part: a paid job with a fee, invoiced.
+FEE = Decimal("155.50")
+RESOLVE_PAID = {
+    "work_summary": "replaced the power supply",
+    "labor_minutes": 60,
+    "parts": PARTS,
+    "customer_signature": "Zhang Wei",
+}
+INVOICE_ACTIVITY = "issue_invoice"
+# Long enough for the activities' 30 s start-to-close timeout, a retry and a sticky-queue
+# hand-over to a new worker, with room to spare on a slow machine.
+FINISH_TIMEOUT = 120
+STEP_TIMEOUT = 60
+TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
+
+T = TypeVar("T")
+Spawn = Callable[[str], subprocess.Popen[bytes]]
+
+
+def ticket_start(index: int) -> TicketStart:
+    # A serial number the catalog has never seen: the job is paid (R2), so it has a fee.
+    call_in = CallIn(
+        customer=Customer(f"Customer {index}", f"1390000{index:04d}", f"{index} Crash Lane"),
+        product=Product("TV-55", f"CRASH-{uuid.uuid4().hex[:12]}"),
+        zone="urban",
+        problem="no power",
+        channel="phone",
+    )
+    return TicketStart(f"t-{uuid.uuid4()}", call_in, "clerk1", TERMS, f"crash-{index}")
+
+
+def ticket_handle(client: Client, ticket_id: str) -> WorkflowHandle[Any, TicketState]:
+    return client.get_workflow_handle_for(TicketWorkflow.run, f"ticket-{ticket_id}")
+
+
+@pytest.fixture
+def spawn_worker(
+    tmp_path: Path, dev_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> Iterator[Spawn]:
+    """Starts `aftersales worker` processes as an operator would; at the end kills any still
+    running and prints every log (shown by pytest when the test fails)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")} | {
+        "AFTERSALES_TEMPORAL_ADDRESS": str(dev_env.client.service_client.config.target_host),
+        "AFTERSALES_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "AFTERSALES_TASK_QUEUE": task_queue,
+        "AFTERSALES_DATA_DIR": str(tmp_path),
+    }
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def spawn(name: str) -> subprocess.Popen[bytes]:
+        log = tmp_path / f"{name}.log"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                [str(BIN / "aftersales"), "worker"],
+                env=env,
+                cwd=tmp_path,
+                start_new_session=True,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        started.append((process, log))
+        return process
+
+    try:
+        yield spawn
+    finally:
+        for process, log in started:
+            if process.poll() is None:
+                kill(process)
+            print(f"----- {log.name} (pid {process.pid}, exit {process.returncode}) -----")
+            print(log.read_text(errors="replace"))
+
+
+def kill(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL to the worker's whole process group: no shutdown, no goodbye to Temporal."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[int | None]:
+    """Holds the database's write lock (SQLite) or the counters table's (PostgreSQL), as a
+    long transaction of another program would, so that invoicing blocks inside its own
+    transaction until the lock is let go. Yields the locking backend's pid on PostgreSQL."""
+    if engine.dialect.name == "sqlite":
+        assert engine.url.database
+        holder = sqlite3.connect(engine.url.database, isolation_level=None, timeout=30)
+        try:
+            holder.execute("BEGIN EXCLUSIVE")
+            yield None
+        finally:
+            if holder.in_transaction:
+                holder.execute("ROLLBACK")
+            holder.close()
+        return
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            # Reads go on (EXCLUSIVE mode), writes to `counters` wait: the invoice activity
+            # passes its look-up for an existing invoice and blocks on taking a number.
+            connection.execute(text("LOCK TABLE counters IN EXCLUSIVE MODE"))
+            yield int(connection.execute(text("SELECT pg_backend_pid()")).scalar_one())
+        finally:
+            transaction.rollback()
+
+
+async def eventually(check: Callable[[], Awaitable[T | None]], what: str, within: float) -> T:
+    """The first truthy answer of `check`, polled for up to `within` seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        if found := await check():
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def resolve(client: Client, ticket_id: str, reissued: list[str]) -> TicketState:
+    """The paid resolve; a client call that fails in transit is sent again with the same
+    update id, which Temporal deduplicates (the update runs once)."""
+    handle = ticket_handle(client, ticket_id)
+    request = act("resolve", TECHNICIAN, ["technician"], **RESOLVE_PAID)
+    for _ in range(5):
+        try:
+            return await handle.execute_update(
+                TicketWorkflow.act, request, id=f"resolve-{ticket_id}"
+            )
+        except (WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as error:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the test is giving up, not the network
+            if isinstance(error, RPCError) and error.status not in TRANSIENT:
+                raise
+            reissued.append(f"{ticket_id}: {error!r}")
+            await asyncio.sleep(1)
+    raise AssertionError(f"the resolve of {ticket_id} kept failing: {reissued}")
+
+
+async def on_site(client: Client, start: TicketStart, task_queue: str) -> None:
+    registered = await register(client, start, task_queue)
+    assert registered.service_type == "paid", registered.evidence
+    handle = ticket_handle(client, start.ticket_id)
+    await handle.execute_update(
+        TicketWorkflow.act, act("dispatch", "disp1", ["dispatcher"], technician=TECHNICIAN)
+    )
+    arrived = await handle.execute_update(
+        TicketWorkflow.act, act("arrive", TECHNICIAN, ["technician"])
+    )
+    assert arrived.status is Status.ON_SITE
+
+
+def lock_waiters(engine: Engine, holder: int) -> int:
+    """How many PostgreSQL backends are waiting on `holder`'s lock to take an invoice
+    number (that is, inside the invoice activity's transaction)."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                    " AND query LIKE 'INSERT INTO counters%'"
+                    " AND :holder = ANY(pg_blocking_pids(pid))"
+                ),
+                {"holder": holder},
+            ).scalar_one()
+        )
+
+
+def still_running(tasks: list[asyncio.Task[TicketState]]) -> None:
+    """Fails (with the task's own error, if it has one) when an update already finished."""
+    for task in tasks:
+        if task.done():
+            raise AssertionError(f"a resolve finished while invoicing was held up: {task.result()}")
+
+
+def invoice_rows(connection: Connection) -> list[Any]:
+    return list(
+        connection.execute(
+            text("SELECT number, ticket_id, year, amount FROM invoices ORDER BY number")
+        )
+    )
+
+
+async def test_worker_killed_mid_invoicing_leaves_exactly_one_invoice_per_job_without_gaps(
+    dev_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    spawn_worker: Spawn,
+) -> None:
+    client = dev_env.client
+    clock = time.monotonic()
+    timings: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        timings[name] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+
+    with engine.connect() as connection:
+        assert invoice_rows(connection) == [], "the database must start without invoices"
+
+    first = spawn_worker("worker-1")
+    starts = [ticket_start(i) for i in range(TICKETS)]
+    await asyncio.wait_for(
+        asyncio.gather(*(on_site(client, s, task_queue) for s in starts)), STEP_TIMEOUT
+    )
+    assert first.poll() is None, "worker 1 exited on its own (see its log below)"
+    handles = [ticket_handle(client, s.ticket_id) for s in starts]
+    lap("20 tickets registered, dispatched and on site")
+
+    reissued: list[str] = []
+    resolving: list[asyncio.Task[TicketState]] = []
+    try:
+        with write_lock(engine) as holder:
+            resolving = [
+                asyncio.create_task(resolve(client, s.ticket_id, reissued)) for s in starts
+            ]
+
+            async def invoicing_started_on_first_worker() -> bool:
+                for handle in handles:
+                    pending = [
+                        p
+                        for p in (await handle.describe()).raw_description.pending_activities
+                        if p.activity_type.name == INVOICE_ACTIVITY
+                    ]
+                    if not pending or pending[0].state != (
+                        PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+                    ):
+                        return False
+                    (activity,) = pending
+                    # First attempt, still running (it has not failed), on worker 1.
+                    assert activity.attempt == 1 and not activity.HasField("last_failure")
+                    assert activity.last_worker_identity.startswith(f"{first.pid}@")
+                still_running(resolving)
+                return True
+
+            await eventually(invoicing_started_on_first_worker, "invoicing to start", 20)
+            if holder is not None:
+                # PostgreSQL shows each activity inside its transaction, waiting for a number.
+                await eventually(
+                    lambda: asyncio.to_thread(lambda: lock_waiters(engine, holder) == TICKETS),
+                    f"{TICKETS} invoice transactions waiting on the lock",
+                    20,
+                )
+            else:
+                # SQLite does not show waiters: give the activities a moment to get from the
+                # look-up of an existing invoice (a read, not blocked) to the write that waits.
+                await asyncio.sleep(1)
+            lap("20 invoice activities started and blocked")
+
+            kill(first)
+            lap("worker 1 killed")
+            with engine.connect() as connection:
+                assert invoice_rows(connection) == []
+            still_running(resolving)
+        # The lock is let go. On PostgreSQL the killed worker's backends now take numbers in
+        # transactions that can never commit: their rollback must leave no gap.
+
+        second = spawn_worker("worker-2")
+        states = await asyncio.wait_for(asyncio.gather(*resolving), FINISH_TIMEOUT)
+        lap("second worker finished the 20 resolves")
+        assert second.poll() is None, "worker 2 exited on its own (see its log below)"
+    finally:
+        for task in resolving:
+            task.cancel()
+
+    print(f"timings (s): {timings}; update calls re-sent: {len(reissued)} {reissued}")
+
+    # Every update answered once, with the ticket resolved and its invoice.
+    assert [s.ticket_id for s in states] == [s.ticket_id for s in starts]
+    assert all(s.status is Status.RESOLVED and s.invoice is not None for s in states)
+    year = states[0].invoice.issued_at.year  # type: ignore[union-attr]
+    assert {s.invoice.issued_at.year for s in states} == {year}  # type: ignore[union-attr]
+
+    # Exactly 20 invoices, one per ticket, numbered 1…20 without gaps or duplicates.
+    with engine.connect() as connection:
+        rows = invoice_rows(connection)
+        counter = connection.execute(
+            text("SELECT value FROM counters WHERE name = :name"), {"name": f"invoice:{year}"}
+        ).scalar_one()
+        read_model = {
+            row.id: row
+            for row in connection.execute(
+                text("SELECT id, status, invoice, amount_due FROM tickets")
+            )
+        }
+    assert [r.number for r in rows] == [f"INV-{year}-{n:06d}" for n in range(1, TICKETS + 1)]
+    assert sorted(r.ticket_id for r in rows) == sorted(s.ticket_id for s in starts)
+    assert {r.year for r in rows} == {year}
+    assert {Decimal(r.amount) for r in rows} == {FEE}
+    assert counter == TICKETS
+    number_of = {r.ticket_id: r.number for r in rows}
+
+    for start, handle in zip(starts, handles, strict=True):
+        # The workflow holds the very invoice the database has, and so does the read model.
+        state = await handle.query(TicketWorkflow.state_query)
+        assert state.status is Status.RESOLVED
+        assert state.invoice is not None
+        assert state.invoice.number == number_of[start.ticket_id]
+        assert state.invoice.amount == FEE and state.amount_due == FEE
+        ticket = read_model[start.ticket_id]
+        assert ticket.status == "resolved"
+        invoice = ticket.invoice
+        if isinstance(invoice, str):  # JSON comes back as text from a raw SQLite query
+            invoice = json.loads(invoice)
+        assert invoice["number"] == number_of[start.ticket_id]
+        assert Decimal(invoice["amount"]) == FEE and Decimal(ticket.amount_due) == FEE
+
+        # The invoice came from a retry on worker 2, after worker 1's attempt timed out:
+        # the kill really landed mid-call, and the workflow asked for one invoice only.
+        history = await handle.fetch_history()
+        scheduled = {
+            e.event_id
+            for e in history.events
+            if e.HasField("activity_task_scheduled_event_attributes")
+            and e.activity_task_scheduled_event_attributes.activity_type.name == INVOICE_ACTIVITY
+        }
+        assert len(scheduled) == 1
+        (started,) = [
+            e.activity_task_started_event_attributes
+            for e in history.events
+            if e.HasField("activity_task_started_event_attributes")
+            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled
+        ]
+        assert started.attempt >= 2
+        assert started.last_failure.HasField("timeout_failure_info")
+        assert started.identity.startswith(f"{second.pid}@")
