@@ -52,7 +52,7 @@ def api() -> None:
     """Run the HTTP API (one replica)."""
     import uvicorn
 
-    from api.app import create_app
+    from api.app import KEEP_ALIVE_SECONDS, create_app
     from models.db import make_engine
     from models.db import migrate as apply_migrations
 
@@ -64,6 +64,7 @@ def api() -> None:
         port=settings.api_port,
         log_level="info",
         timeout_graceful_shutdown=5,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 

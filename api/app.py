@@ -18,6 +18,9 @@ from models.settings import Settings
 from models.users import bootstrap_admin
 from worker import connect
 
+# Longer than clients' idle pools usually keep a connection, so the server is not the side
+# that closes one just as a client reuses it.
+KEEP_ALIVE_SECONDS = 75
 DESCRIPTION = (
     "After-sales repair tickets as durable workflows: call-in, dispatch, on-site and "
     "carry-in repair, billing, surveys and escalations."

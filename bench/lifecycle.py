@@ -47,7 +47,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
+from api.app import KEEP_ALIVE_SECONDS, create_app
 from bench.floor import (
     STEPS,
     FloorStart,
@@ -337,7 +337,14 @@ def _add_staff(engine: Engine) -> None:
 
 @contextlib.asynccontextmanager
 async def _serving(app: FastAPI, port: int) -> AsyncIterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+    )
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     while not server.started:  # uvicorn exposes only a flag
