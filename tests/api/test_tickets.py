@@ -191,3 +191,24 @@ async def test_list_filters_by_status_and_technician(api: Api) -> None:
     assert [t["id"] for t in page.json()] == [ids[0]] and page.headers["X-Total-Count"] == "3"
     bad = await clerk.get("/tickets", params={"status": "lost"})
     assert bad.status_code == 422
+
+
+async def test_temporal_ui_filters_tickets_by_status_technician_zone_and_type(
+    api: Api, dev_env: WorkflowEnvironment
+) -> None:
+    # The Web UI's filters are Temporal visibility queries on the tickets' search attributes.
+    clerk, disp = await api.users("clerk1", "disp1")
+    first = (await clerk.post("/tickets", json=call_in_body(zone="suburban"))).json()["id"]
+    await clerk.post("/tickets", json=call_in_body())
+    await disp.post(f"/tickets/{first}/actions/dispatch", json={"technician": "tech2"})
+    query = (
+        f"TaskQueue = '{api.settings.task_queue}' AND TicketStatus = 'dispatched' "
+        "AND Technician = 'tech2' AND Zone = 'suburban' AND ServiceType = 'paid'"
+    )
+    found: list[str] = []
+    for _ in range(100):  # visibility is eventually consistent
+        found = [w.id async for w in dev_env.client.list_workflows(query)]
+        if found:
+            break
+        await asyncio.sleep(0.1)
+    assert found == [f"ticket-{first}"]
