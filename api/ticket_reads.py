@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from models.db import page
 from models.lifecycle import Status
 from models.schemas import TicketPublic, TimelineEntryPublic
 from models.tables import TicketRecord, TimelineRecord
@@ -50,12 +50,8 @@ def tickets(
         query = query.where(col(TicketRecord.created_at) >= created_from)
     if created_to is not None:
         query = query.where(col(TicketRecord.created_at) < created_to)
-    total = db.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = db.exec(
-        query.order_by(col(TicketRecord.created_at).desc(), col(TicketRecord.number).desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    order = (col(TicketRecord.created_at).desc(), col(TicketRecord.number).desc())
+    rows, total = page(db, query, order, limit, offset)
     return [TicketPublic.from_record(row) for row in rows], total
 
 

@@ -7,17 +7,18 @@ transaction (the ticket registration activity); the rest take an ORM Session (th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, func, text
+from sqlalchemy import CheckConstraint, Column, text
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from models.db import page
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, decide
 from models.tables import UTCDateTime, utcnow
 
@@ -168,14 +169,6 @@ class Invalid(CatalogError):
     """A request the records cannot accept: a missing reference or an impossible value."""
 
 
-def _page(
-    session: Session, query: Any, order: Sequence[Any], limit: int, offset: int
-) -> tuple[list[Any], int]:
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(*order).limit(limit).offset(offset)).all()
-    return list(rows), int(total)
-
-
 def _apply(record: SQLModel, changes: Mapping[str, Any]) -> None:
     for name, value in changes.items():
         setattr(record, name, value)
@@ -240,7 +233,7 @@ def find_customers(
         query = query.where(col(Customer.phone) == phone.strip())
     if name is not None:
         query = query.where(col(Customer.name).ilike(f"%{_like_escaped(name.strip())}%", "\\"))
-    return _page(session, query, [col(Customer.name), col(Customer.id)], limit, offset)
+    return page(session, query, [col(Customer.name), col(Customer.id)], limit, offset)
 
 
 def _like_escaped(fragment: str) -> str:
@@ -301,7 +294,7 @@ def find_products(
         query = query.where(col(Product.serial_no) == serial_no.strip())
     if customer_id is not None:
         query = query.where(col(Product.customer_id) == customer_id)
-    return _page(session, query, [col(Product.id)], limit, offset)
+    return page(session, query, [col(Product.id)], limit, offset)
 
 
 def product_entitlement(session: Session, product: Product, on: date) -> Entitlement:
@@ -424,4 +417,4 @@ def find_contracts(
             col(Contract.ends_on) >= active_on
         )
     order = [col(Contract.starts_on).desc(), col(Contract.id).desc()]
-    return _page(session, query, order, limit, offset)
+    return page(session, query, order, limit, offset)

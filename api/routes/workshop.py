@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from api.deps import CurrentUser, SessionDep
+from models.db import page
 from models.schemas import (
     InvoicePublic,
     PaymentPublic,
@@ -89,14 +89,9 @@ def product_register(
     if in_workshop is not None:
         out = col(RegisterRecord.checked_out_at)
         query = query.where(out.is_(None) if in_workshop else out.is_not(None))
-    response.headers["X-Total-Count"] = str(
-        db.exec(select(func.count()).select_from(query.subquery())).one()
-    )
-    return list(
-        db.exec(
-            query.order_by(col(RegisterRecord.checked_in_at).desc()).limit(limit).offset(offset)
-        ).all()
-    )
+    rows, total = page(db, query, [col(RegisterRecord.checked_in_at).desc()], limit, offset)
+    response.headers["X-Total-Count"] = str(total)
+    return rows
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
@@ -112,12 +107,9 @@ def invoices(
     query = select(InvoiceRecord)
     if year is not None:
         query = query.where(col(InvoiceRecord.year) == year)
-    response.headers["X-Total-Count"] = str(
-        db.exec(select(func.count()).select_from(query.subquery())).one()
-    )
-    return list(
-        db.exec(query.order_by(col(InvoiceRecord.number).desc()).limit(limit).offset(offset)).all()
-    )
+    rows, total = page(db, query, [col(InvoiceRecord.number).desc()], limit, offset)
+    response.headers["X-Total-Count"] = str(total)
+    return rows
 
 
 @router.get("/invoices/{number}", response_model=InvoicePublic)
