@@ -162,13 +162,28 @@ async def call_in(
         )
     except WorkflowUpdateFailedError as failure:
         _refused(failure)
-    except WorkflowAlreadyStartedError as ended:
-        raise TicketGone(ticket_id) from ended
+    except WorkflowAlreadyStartedError:
+        await _check_ended_ticket(client, ticket_id, start.fingerprint)
     except RPCError as error:
-        if error.status == RPCStatusCode.ALREADY_EXISTS:
-            # The key's ticket has ended (closed or cancelled): it is still that ticket.
-            raise TicketGone(ticket_id) from error
-        _unavailable(error)
+        if error.status != RPCStatusCode.ALREADY_EXISTS:
+            _unavailable(error)
+        await _check_ended_ticket(client, ticket_id, start.fingerprint)
+    raise TicketGone(ticket_id)
+
+
+async def _check_ended_ticket(client: Client, ticket_id: str, call_fingerprint: str) -> None:
+    """The key's ticket has ended (closed or cancelled): it is still that ticket, unless the
+    key now comes with a different call."""
+    handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id(ticket_id))
+    ended = await handle.query(TicketWorkflow.state_query)
+    if ended.fingerprint != call_fingerprint:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "detail": "this Idempotency-Key was already used for a different call-in",
+                "ticket_id": ticket_id,
+            },
+        )
 
 
 async def act(
@@ -177,9 +192,9 @@ async def act(
     """One lifecycle step as the `act` update; raises TicketGone when the workflow has ended."""
     handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id(ticket_id))
     try:
-        return await _in_time(
-            handle.execute_update(TicketWorkflow.act, request, id=idempotency_key)
-        )
+        # The key names one step: reused for another action it must not answer for it.
+        update_id = f"{request.action}:{idempotency_key}" if idempotency_key else None
+        return await _in_time(handle.execute_update(TicketWorkflow.act, request, id=update_id))
     except WorkflowUpdateFailedError as failure:
         _refused(failure)
     except RPCError as error:

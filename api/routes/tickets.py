@@ -71,15 +71,18 @@ async def open_internal_job(
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """R1: an internal job (inspection, parts handling, tool maintenance, training): free."""
-    state = await ticket_commands.call_in(
-        app.temporal,
-        app.settings.task_queue,
-        app.policy,
-        ticket_commands.internal_call_in(job),
-        supervisor.username,
-        idempotency_key,
-        ServiceType.INTERNAL,
-    )
+    try:
+        state = await ticket_commands.call_in(
+            app.temporal,
+            app.settings.task_queue,
+            app.policy,
+            ticket_commands.internal_call_in(job),
+            supervisor.username,
+            idempotency_key,
+            ServiceType.INTERNAL,
+        )
+    except ticket_commands.TicketGone as gone:
+        return await _read(app, str(gone))
     return TicketPublic.from_state(state)
 
 

@@ -212,3 +212,32 @@ async def test_temporal_ui_filters_tickets_by_status_technician_zone_and_type(
             break
         await asyncio.sleep(0.1)
     assert found == [f"ticket-{first}"]
+
+
+async def test_idempotency_key_of_an_ended_ticket_still_names_that_ticket(api: Api) -> None:
+    # R3: after the ticket is cancelled, the same call with the same key is still that
+    # ticket; the key with a different call is refused.
+    clerk, disp = await api.users("clerk1", "disp1")
+    headers = {"Idempotency-Key": f"call-{uuid.uuid4()}"}
+    tid = (await clerk.post("/tickets", json=call_in_body(), headers=headers)).json()["id"]
+    await disp.post(f"/tickets/{tid}/actions/cancel", json={"reason": "duplicate call"})
+    again = await clerk.post("/tickets", json=call_in_body(), headers=headers)
+    assert again.status_code == 201
+    assert again.json()["id"] == tid and again.json()["status"] == "cancelled"
+    other = await clerk.post("/tickets", json=call_in_body(problem="smoke"), headers=headers)
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["detail"]
+    assert (await clerk.get("/tickets")).headers["X-Total-Count"] == "1"
+
+
+async def test_an_action_key_reused_for_another_action_is_not_mistaken_for_it(api: Api) -> None:
+    clerk, disp, tech = await api.users("clerk1", "disp1", "tech1")
+    tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
+    key = {"Idempotency-Key": f"step-{uuid.uuid4()}"}
+    body = {"technician": "tech1"}
+    first = await disp.post(f"/tickets/{tid}/actions/dispatch", json=body, headers=key)
+    repeat = await disp.post(f"/tickets/{tid}/actions/dispatch", json=body, headers=key)
+    assert first.json()["updated_at"] == repeat.json()["updated_at"]  # one step, not two
+    arrived = await tech.post(f"/tickets/{tid}/actions/arrive", json={}, headers=key)
+    assert arrived.json()["status"] == "on_site"
+    steps = [e["action"] for e in (await clerk.get(f"/tickets/{tid}/timeline")).json()]
+    assert steps == ["call_in", "dispatch", "arrive"]
