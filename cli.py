@@ -23,6 +23,7 @@ app.add_typer(policy_app, name="policy")
 
 def _settings() -> Settings:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per state change
     settings = Settings()
     try:
         load_policy(settings.policy_file)

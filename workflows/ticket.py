@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
-INVOICE_TIMEOUT = timedelta(seconds=30)
+INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (models/db.py)
 ON_SITE_METHOD = "collected_on_site"
 
 # Search attributes: the Temporal Web UI filters tickets by these (registered by the worker).
