@@ -4,6 +4,7 @@ refusals translated into HTTP answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import uuid
@@ -163,6 +164,9 @@ async def call_in(
     except WorkflowUpdateFailedError as failure:
         _refused(failure)
     except WorkflowAlreadyStartedError:
+        # The operation keeps the same error for its handle; take it so it is not logged.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await operation.workflow_handle()
         await _check_ended_ticket(client, ticket_id, start.fingerprint)
     except RPCError as error:
         if error.status != RPCStatusCode.ALREADY_EXISTS:

@@ -41,6 +41,28 @@ async def _read(app: ServicesDep, ticket_id: str) -> TicketPublic:
     return found
 
 
+async def _register(
+    app: ServicesDep,
+    request: CallInRequest,
+    registered_by: User,
+    idempotency_key: str | None,
+    service_type: ServiceType = ServiceType.PAID,
+) -> TicketPublic:
+    try:
+        state = await ticket_commands.call_in(
+            app.temporal,
+            app.settings.task_queue,
+            app.policy,
+            request,
+            registered_by.username,
+            idempotency_key,
+            service_type,
+        )
+    except ticket_commands.TicketGone as gone:
+        return await _read(app, str(gone))
+    return TicketPublic.from_state(state)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
 async def call_in(
     request: CallInRequest,
@@ -48,19 +70,9 @@ async def call_in(
     clerk: Annotated[User, Depends(require_roles(*CALL_IN_ROLES))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """R3: register a call-in. The same `Idempotency-Key` always answers with the same ticket."""
-    try:
-        state = await ticket_commands.call_in(
-            app.temporal,
-            app.settings.task_queue,
-            app.policy,
-            request,
-            clerk.username,
-            idempotency_key,
-        )
-    except ticket_commands.TicketGone as gone:
-        return await _read(app, str(gone))
-    return TicketPublic.from_state(state)
+    """R3: register a call-in. The same `Idempotency-Key` always answers with the same ticket;
+    the service type is decided from the product's records (R2)."""
+    return await _register(app, request, clerk, idempotency_key)
 
 
 @router.post("/internal", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
@@ -71,19 +83,8 @@ async def open_internal_job(
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """R1: an internal job (inspection, parts handling, tool maintenance, training): free."""
-    try:
-        state = await ticket_commands.call_in(
-            app.temporal,
-            app.settings.task_queue,
-            app.policy,
-            ticket_commands.internal_call_in(job),
-            supervisor.username,
-            idempotency_key,
-            ServiceType.INTERNAL,
-        )
-    except ticket_commands.TicketGone as gone:
-        return await _read(app, str(gone))
-    return TicketPublic.from_state(state)
+    internal = ticket_commands.internal_call_in(job)
+    return await _register(app, internal, supervisor, idempotency_key, ServiceType.INTERNAL)
 
 
 @router.get("", response_model=list[TicketPublic])
