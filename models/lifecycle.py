@@ -7,6 +7,7 @@ The table mirrors the one in shared/spec/api.md line by line.
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from transitions import Machine, MachineError
@@ -79,6 +80,7 @@ TRANSITIONS: list[dict[str, object]] = [
 ]
 
 HUMAN_ACTIONS = tuple(a for a in Action if a is not Action.CLOSE)
+ACTIONS = frozenset(a.value for a in Action)
 
 
 class _Ticket:
@@ -120,19 +122,36 @@ def next_status(
     status: Status, action: str, *, inspection_passed: bool = False, fully_paid: bool = False
 ) -> Status:
     """The status `action` leads to from `status`; raises TransitionRefused if not allowed."""
-    if action not in set(Action):
+    known = action in ACTIONS
+    destination = known and _destination(
+        Status(status), Action(action), inspection_passed, fully_paid
+    )
+    if not destination:
         raise TransitionRefused(status, action)
+    return destination
+
+
+# The table is fixed, so each answer is asked of the machine once and remembered.
+@cache
+def _destination(
+    status: Status, action: Action, inspection_passed: bool, fully_paid: bool
+) -> Status | None:
     machine = _machine(status, inspection_passed=inspection_passed, fully_paid=fully_paid)
     ticket: Any = machine.model
     try:
         ticket.trigger(action)
-    except MachineError as refused:
-        raise TransitionRefused(status, action) from refused
+    except MachineError:
+        return None
     return Status(ticket.state)
 
 
 def allowed_actions(status: Status) -> list[str]:
     """The actions a person may take on a ticket in `status`, in the table's order."""
+    return list(_allowed(Status(status)))
+
+
+@cache
+def _allowed(status: Status) -> tuple[str, ...]:
     machine = _machine(status, inspection_passed=True, fully_paid=True)
     possible = set(machine.get_triggers(status))
-    return [a.value for a in HUMAN_ACTIONS if a in possible]
+    return tuple(a.value for a in HUMAN_ACTIONS if a in possible)

@@ -165,8 +165,8 @@ async def take_action(
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
     """One lifecycle step. Refused steps answer 409 with `allowed_actions` and change nothing."""
-    current = await _read(app, ticket_id)
     if action not in ACTION_BODIES:
+        current = await _read(app, ticket_id)
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             {"detail": f"no action '{action}'", "allowed_actions": current.allowed_actions},

@@ -241,3 +241,13 @@ async def test_an_action_key_reused_for_another_action_is_not_mistaken_for_it(ap
     assert arrived.json()["status"] == "on_site"
     steps = [e["action"] for e in (await clerk.get(f"/tickets/{tid}/timeline")).json()]
     assert steps == ["call_in", "dispatch", "arrive"]
+
+
+async def test_steps_on_an_unknown_ticket_are_404(api: Api) -> None:
+    disp = await api.as_user("disp1")
+    answer = await disp.post(
+        "/tickets/no-such-ticket/actions/dispatch", json={"technician": "tech1"}
+    )
+    assert answer.status_code == 404 and "no-such-ticket" in answer.json()["detail"]
+    unknown = await disp.post("/tickets/no-such-ticket/actions/fly", json={})
+    assert unknown.status_code == 404
