@@ -115,11 +115,6 @@ def facts_for_serial(
     return _product_facts(product), [_contract_facts(row) for row in contracts]
 
 
-def entitlement_for_serial(connection: Connection, serial_no: str, on: date) -> Entitlement:
-    """R2: the service type a call-in for `serial_no` gets on `on`, with its evidence."""
-    return decide(*facts_for_serial(connection, serial_no), on)
-
-
 def ensure_product(connection: Connection, serial_no: str, model: str) -> int:
     """R2 "an unknown serial creates the product record": the id of the product with
     `serial_no`, created with `model` if there is none. Idempotent and safe to race; an

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
 
 
 class ServiceType(StrEnum):
@@ -57,17 +56,6 @@ class Entitlement:
     evidence: dict[str, str]
     covers_labor: bool | None = None
     covers_parts: bool | None = None
-
-    def as_data(self) -> dict[str, Any]:
-        """JSON-ready form, e.g. for the call-in's timeline entry."""
-        data: dict[str, Any] = {
-            "service_type": self.service_type.value,
-            "evidence": dict(self.evidence),
-        }
-        if self.service_type is ServiceType.CONTRACT:
-            data["covers_labor"] = self.covers_labor
-            data["covers_parts"] = self.covers_parts
-        return data
 
 
 def decide(
