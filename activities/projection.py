@@ -8,16 +8,16 @@ never overwrites a newer state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import Table, insert, text, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import insert, text, update
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from temporalio import activity
 
+from activities.escalations import project_escalations
+from activities.upsert import upsert
 from models.catalog import ensure_product, facts_for_serial
 from models.entitlement import ServiceType, decide
 from models.tables import (
@@ -42,28 +42,17 @@ def next_value(connection: Connection, name: str) -> int:
     return int(connection.execute(NEXT_VALUE, {"name": name}).scalar_one())
 
 
-def _upsert(
-    connection: Connection, model: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
-) -> None:
-    """Insert `values`, or overwrite the row with the same `keys`."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(table).values(values)
-    changed = {k: statement.excluded[k] for k in values if k not in keys}
-    connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
-
-
 def _project_workshop(connection: Connection, state: TicketState) -> None:
     """The receipt, the in/out register line, the repair card rounds and the payments."""
     receipt = state.receipt
     if receipt is not None:
-        _upsert(
+        upsert(
             connection,
             ProductReceiptRecord,
             {"ticket_id": state.ticket_id, **asdict(receipt)},
             ["number"],
         )
-        _upsert(
+        upsert(
             connection,
             RegisterRecord,
             {
@@ -79,14 +68,14 @@ def _project_workshop(connection: Connection, state: TicketState) -> None:
             ["ticket_id"],
         )
     for repair in state.repair_rounds:
-        _upsert(
+        upsert(
             connection,
             RepairRoundRecord,
             {"ticket_id": state.ticket_id, **asdict(repair)},
             ["ticket_id", "round"],
         )
     for position, payment in enumerate(state.payments, start=1):
-        _upsert(
+        upsert(
             connection,
             PaymentRecord,
             {"ticket_id": state.ticket_id, "position": position, **asdict(payment)},
@@ -159,13 +148,12 @@ class ProjectionActivities:
                     id=state.ticket_id,
                     number=registration.number,
                     registered_by=entry.actor,
-                    escalations=[],
                     **values,
                 )
             )
             entry.data["service_type"] = registration.service_type
             entry.data["evidence"] = registration.evidence
-            _upsert(
+            upsert(
                 connection,
                 TimelineRecord,
                 _entry_values(state, projection.entry),
@@ -186,7 +174,8 @@ class ProjectionActivities:
             ).rowcount
             if newest:
                 _project_workshop(connection, state)
-            _upsert(
+                project_escalations(connection, state.escalations)
+            upsert(
                 connection,
                 TimelineRecord,
                 _entry_values(state, projection.entry),
@@ -208,7 +197,6 @@ def rebuild_ticket(connection: Connection, state: TicketState) -> None:
                 id=state.ticket_id,
                 number=state.number,
                 registered_by=registered_by,
-                escalations=[],
                 **values,
             )
         )
@@ -220,8 +208,9 @@ def rebuild_ticket(connection: Connection, state: TicketState) -> None:
             .values(**values)
         )
     _project_workshop(connection, state)
+    project_escalations(connection, state.escalations)
     for entry in state.timeline:
-        _upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+        upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
 
 
 def _entry_values(state: TicketState, entry: TimelineEntry) -> dict[str, Any]:

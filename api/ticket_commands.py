@@ -9,6 +9,8 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
@@ -22,7 +24,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.entitlement import ServiceType
-from models.policy import Policy
+from models.policy import Calendar, Policy
 from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
 from models.ticket import (
     ActionRequest,
@@ -31,9 +33,12 @@ from models.ticket import (
     Customer,
     Product,
     RegisterRequest,
+    ServiceClock,
+    SurveyTerms,
     TicketStart,
     TicketState,
 )
+from models.worktime import WorkCalendar
 from workflows import ticket as ticket_workflow
 from workflows.ticket import TicketWorkflow
 
@@ -58,7 +63,10 @@ def ticket_id_for(idempotency_key: str | None) -> str:
 
 
 def fingerprint(request: CallInRequest) -> str:
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
+    call = request.model_dump(mode="json")
+    if call["customer"]["email"] is None:
+        del call["customer"]["email"]  # keeps the keys of calls made before it existed
+    canonical = json.dumps(call, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -109,6 +117,22 @@ def internal_call_in(job: InternalJobRequest) -> CallInRequest:
     )
 
 
+def service_clock(policy: Policy, zone: str, now: datetime) -> ServiceClock:
+    """R12–R15: the zone's deadline terms as they stand at call-in, holidays resolved."""
+    calendar = policy.calendars[policy.zones[zone].calendar]
+    return ServiceClock(
+        calendar=_resolved(calendar.model_dump_json(), now.year),
+        arrival_hours=policy.zones[zone].arrival_hours,
+        warning_fraction=policy.deadlines.warning_fraction,
+    )
+
+
+@lru_cache(maxsize=64)
+def _resolved(calendar: str, year: int) -> WorkCalendar:
+    """Resolving a country's holidays takes milliseconds: once per calendar and year."""
+    return Calendar.model_validate_json(calendar).resolve(range(year - 1, year + 2))
+
+
 async def call_in(
     client: Client,
     task_queue: str,
@@ -143,6 +167,13 @@ async def call_in(
         ),
         fingerprint=fingerprint(request),
         service_type=service_type.value,
+        clock=service_clock(policy, request.zone, datetime.now(UTC)),
+        survey=SurveyTerms(
+            delay_hours=policy.survey.delay_hours,
+            reminder_hours=policy.survey.reminder_hours,
+            expiry_hours=policy.survey.expiry_hours,
+            repeat_window_days=policy.complaints.repeat_window_days,
+        ),
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
@@ -10,6 +11,12 @@ from models.db import page
 from models.lifecycle import Status
 from models.schemas import TicketPublic, TimelineEntryPublic
 from models.tables import TicketRecord, TimelineRecord
+
+
+class Order(StrEnum):
+    NEWEST = "newest"
+    DISPATCH = "dispatch"
+    """R14: carried-over tickets first, then first come, first served."""
 
 
 def ticket(db: Session, ticket_id: str) -> TicketPublic | None:
@@ -28,10 +35,11 @@ def tickets(
     customer_phone: str | None,
     created_from: datetime | None,
     created_to: datetime | None,
+    order: Order = Order.NEWEST,
     limit: int,
     offset: int,
 ) -> tuple[list[TicketPublic], int]:
-    """A page of tickets, newest first, and how many match in all."""
+    """A page of tickets in `order`, and how many match in all."""
     query = select(TicketRecord)
     if status is not None:
         query = query.where(col(TicketRecord.status) == status.value)
@@ -50,9 +58,18 @@ def tickets(
         query = query.where(col(TicketRecord.created_at) >= created_from)
     if created_to is not None:
         query = query.where(col(TicketRecord.created_at) < created_to)
-    order = (col(TicketRecord.created_at).desc(), col(TicketRecord.number).desc())
-    rows, total = page(db, query, order, limit, offset)
+    rows, total = page(db, query, ORDERS[order], limit, offset)
     return [TicketPublic.from_record(row) for row in rows], total
+
+
+ORDERS = {
+    Order.NEWEST: (col(TicketRecord.created_at).desc(), col(TicketRecord.number).desc()),
+    Order.DISPATCH: (
+        col(TicketRecord.priority).desc(),
+        col(TicketRecord.created_at),
+        col(TicketRecord.number),
+    ),
+}
 
 
 def timeline(db: Session, ticket_id: str) -> list[TimelineEntryPublic]:

@@ -69,6 +69,23 @@ class CancelBody(_Body):
     reason: Text
 
 
+class HoldBody(_Body):
+    """R12: why the customer cannot receive the technician now."""
+
+    reason: Text
+
+
+class ResumeBody(_Body):
+    note: Text | None = None
+
+
+class PromiseBody(_Body):
+    """R15: the definite resolution time the customer was told."""
+
+    promised_by: AwareDatetime
+    note: Text | None = None
+
+
 ACTION_BODIES: dict[str, type[_Body]] = {
     Action.DISPATCH: DispatchBody,
     Action.ARRIVE: ArriveBody,
@@ -79,4 +96,7 @@ ACTION_BODIES: dict[str, type[_Body]] = {
     Action.RETURN: ReturnBody,
     Action.RECORD_PAYMENT: RecordPaymentBody,
     Action.CANCEL: CancelBody,
+    Action.HOLD: HoldBody,
+    Action.RESUME: ResumeBody,
+    Action.PROMISE: PromiseBody,
 }

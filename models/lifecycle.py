@@ -1,5 +1,6 @@
-"""The ticket lifecycle (R3–R9) as a `transitions` state machine: one table, read by the
-workflow's update validators (which decide) and by the API's `allowed_actions` (which shows).
+"""The ticket lifecycle (R3–R9, R12 holds, R15 promises) as a `transitions` state machine:
+one table, read by the workflow's update validators (which decide) and by the API's
+`allowed_actions` (which shows).
 
 The table mirrors the one in shared/spec/api.md line by line.
 """
@@ -35,6 +36,9 @@ class Action(StrEnum):
     RETURN = "return"
     RECORD_PAYMENT = "record_payment"
     CANCEL = "cancel"
+    HOLD = "hold"
+    RESUME = "resume"
+    PROMISE = "promise"
     # Taken by the workflow itself, never offered to a person.
     CLOSE = "close"
 
@@ -42,9 +46,12 @@ class Action(StrEnum):
 TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED})
 
 S = Status
+BEFORE_ARRIVAL = [S.REGISTERED, S.DISPATCHED]
+UNRESOLVED = [S.REGISTERED, S.DISPATCHED, S.ON_SITE, S.CARRIED_IN, S.REPAIRED, S.READY_FOR_RETURN]
 TRANSITIONS: list[dict[str, object]] = [
     {"trigger": Action.DISPATCH, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.DISPATCHED},
-    {"trigger": Action.ARRIVE, "source": S.DISPATCHED, "dest": S.ON_SITE},
+    # R12: a customer on hold cannot receive the technician; resume first.
+    {"trigger": Action.ARRIVE, "source": S.DISPATCHED, "dest": S.ON_SITE, "unless": "on_hold"},
     {"trigger": Action.RESOLVE, "source": S.ON_SITE, "dest": S.RESOLVED},
     {"trigger": Action.CARRY_IN, "source": S.ON_SITE, "dest": S.CARRIED_IN},
     {"trigger": Action.RECORD_REPAIR, "source": S.CARRIED_IN, "dest": S.REPAIRED},
@@ -77,6 +84,11 @@ TRANSITIONS: list[dict[str, object]] = [
     },
     {"trigger": Action.CANCEL, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.CANCELLED},
     {"trigger": Action.CLOSE, "source": S.RESOLVED, "dest": S.CLOSED},
+    # R12: the arrival clock pauses while the customer cannot receive the technician.
+    {"trigger": Action.HOLD, "source": BEFORE_ARRIVAL, "dest": "=", "unless": "on_hold"},
+    {"trigger": Action.RESUME, "source": BEFORE_ARRIVAL, "dest": "=", "conditions": "on_hold"},
+    # R15: the customer is told a definite resolution time.
+    {"trigger": Action.PROMISE, "source": UNRESOLVED, "dest": "="},
 ]
 
 HUMAN_ACTIONS = tuple(a for a in Action if a is not Action.CLOSE)
@@ -86,9 +98,10 @@ ACTIONS = frozenset(a.value for a in Action)
 class _Ticket:
     """The machine's model: only a state and the facts its conditions read."""
 
-    def __init__(self, inspection_passed: bool, fully_paid: bool) -> None:
+    def __init__(self, inspection_passed: bool, fully_paid: bool, on_hold: bool) -> None:
         self._inspection_passed = inspection_passed
         self._fully_paid = fully_paid
+        self._on_hold = on_hold
         self.state: str = ""
 
     def inspection_passed(self) -> bool:
@@ -97,10 +110,15 @@ class _Ticket:
     def fully_paid(self) -> bool:
         return self._fully_paid
 
+    def on_hold(self) -> bool:
+        return self._on_hold
 
-def _machine(status: Status, *, inspection_passed: bool, fully_paid: bool) -> Machine:
+
+def _machine(
+    status: Status, *, inspection_passed: bool, fully_paid: bool, on_hold: bool
+) -> Machine:
     return Machine(
-        model=_Ticket(inspection_passed, fully_paid),
+        model=_Ticket(inspection_passed, fully_paid, on_hold),
         states=list(Status),
         transitions=TRANSITIONS,
         initial=status,
@@ -119,12 +137,17 @@ class TransitionRefused(Exception):
 
 
 def next_status(
-    status: Status, action: str, *, inspection_passed: bool = False, fully_paid: bool = False
+    status: Status,
+    action: str,
+    *,
+    inspection_passed: bool = False,
+    fully_paid: bool = False,
+    on_hold: bool = False,
 ) -> Status:
     """The status `action` leads to from `status`; raises TransitionRefused if not allowed."""
     known = action in ACTIONS
     destination = known and _destination(
-        Status(status), Action(action), inspection_passed, fully_paid
+        Status(status), Action(action), inspection_passed, fully_paid, on_hold
     )
     if not destination:
         raise TransitionRefused(status, action)
@@ -134,24 +157,34 @@ def next_status(
 # The table is fixed, so each answer is asked of the machine once and remembered.
 @cache
 def _destination(
-    status: Status, action: Action, inspection_passed: bool, fully_paid: bool
+    status: Status, action: Action, inspection_passed: bool, fully_paid: bool, on_hold: bool
 ) -> Status | None:
-    machine = _machine(status, inspection_passed=inspection_passed, fully_paid=fully_paid)
+    machine = _machine(
+        status, inspection_passed=inspection_passed, fully_paid=fully_paid, on_hold=on_hold
+    )
     ticket: Any = machine.model
     try:
-        ticket.trigger(action)
+        taken = ticket.trigger(action)
     except MachineError:
         return None
-    return Status(ticket.state)
+    return Status(ticket.state) if taken else None
 
 
-def allowed_actions(status: Status) -> list[str]:
+def allowed_actions(status: Status, *, on_hold: bool = False) -> list[str]:
     """The actions a person may take on a ticket in `status`, in the table's order."""
-    return list(_allowed(Status(status)))
+    return list(_allowed(Status(status), on_hold))
 
 
 @cache
-def _allowed(status: Status) -> tuple[str, ...]:
-    machine = _machine(status, inspection_passed=True, fully_paid=True)
-    possible = set(machine.get_triggers(status))
-    return tuple(a.value for a in HUMAN_ACTIONS if a in possible)
+def _allowed(status: Status, on_hold: bool) -> tuple[str, ...]:
+    """Actions with a destination for some outcome of the facts a person supplies (an
+    inspection's result, a payment's amount), given whether the ticket is on hold."""
+    return tuple(
+        action.value
+        for action in HUMAN_ACTIONS
+        if any(
+            _destination(status, action, passed, paid, on_hold)
+            for passed in (True, False)
+            for paid in (True, False)
+        )
+    )

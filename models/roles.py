@@ -30,6 +30,10 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
     Action.INSPECT: frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN}),
     Action.RECORD_PAYMENT: frozenset({R.ACCOUNTANT, R.ADMIN}),
     Action.CANCEL: frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN}),
+    **{
+        a: frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN})
+        for a in (Action.HOLD, Action.RESUME, Action.PROMISE)
+    },
     **{a: frozenset({R.TECHNICIAN, R.DIRECTOR, R.ADMIN}) for a in TECHNICIAN_ACTIONS},
 }
 CALL_IN_ROLES = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN})

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstr
 
 from models.lifecycle import Status, allowed_actions
 from models.roles import Role
-from models.tables import TicketRecord, TimelineRecord, ticket_values
+from models.tables import EscalationRecord, TicketRecord, TimelineRecord, ticket_values
 from models.ticket import TicketState
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,6 +21,10 @@ Phone = Annotated[
 ]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
 ]
 Money = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
 
@@ -42,6 +46,8 @@ class CustomerIn(_Request):
     name: Name
     phone: Phone
     address: Text
+    email: Email | None = None
+    """Where the survey card goes (R22), besides an SMS to the phone."""
 
 
 class ProductIn(_Request):
@@ -82,6 +88,8 @@ class UserCreate(_Request):
     full_name: Name
     roles: list[Role] = Field(min_length=1)
     branch: Name | None = None
+    email: Email | None = None
+    """Where escalations for the user's roles are sent (R16)."""
 
 
 class UserPublic(BaseModel):
@@ -90,6 +98,7 @@ class UserPublic(BaseModel):
     roles: list[str]
     branch: str | None
     active: bool
+    email: str | None = None
 
 
 class Token(BaseModel):
@@ -120,7 +129,14 @@ class TicketPublic(BaseModel):
     channel: str
     technician: str | None
     arrival_due_at: datetime | None
+    priority: str
+    """`high` while a carried-over ticket waits for dispatch (R14), else `normal`."""
+    hold: dict[str, Any] | None
+    carried_over_at: datetime | None
+    resolution_promised_by: datetime | None
     escalations: list[dict[str, Any]]
+    open_escalations: int
+    survey: dict[str, Any] | None = None
     invoice: dict[str, Any] | None
     evidence: dict[str, Any]
     amount_due: Money
@@ -137,7 +153,6 @@ class TicketPublic(BaseModel):
             id=state.ticket_id,
             number=state.number,
             registered_by="",
-            escalations=[],
             **ticket_values(state),
         )
         return cls.from_record(row)
@@ -159,12 +174,17 @@ class TicketPublic(BaseModel):
             channel=row.channel,
             technician=row.technician,
             arrival_due_at=row.arrival_due_at,
+            priority="high" if row.priority else "normal",
+            hold=row.hold,
+            carried_over_at=row.carried_over_at,
+            resolution_promised_by=row.resolution_promised_by,
             escalations=row.escalations,
+            open_escalations=row.open_escalations,
             invoice=row.invoice,
             evidence=row.evidence,
             amount_due=row.amount_due,
             amount_paid=row.amount_paid,
-            allowed_actions=allowed_actions(status),
+            allowed_actions=allowed_actions(status, on_hold=row.hold is not None),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
@@ -240,3 +260,26 @@ class PaymentPublic(BaseModel):
     method: str
     recorded_by: str
     recorded_at: datetime
+
+
+class EscalationPublic(BaseModel):
+    """R16: an escalation, as `GET /escalations` lists it."""
+
+    id: str
+    kind: str
+    ticket_id: str
+    raised_at: datetime
+    due_at: datetime | None
+    owner_role: str
+    notify_roles: list[str]
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def from_record(cls, row: EscalationRecord) -> EscalationPublic:
+        return cls.model_validate(row, from_attributes=True)
+
+
+class AcknowledgeBody(_Request):
+    note: Text | None = None

@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     token_ttl_minutes: int = Field(8 * 60, ge=1)
 
+    # Where the customer's survey links point (R22); default: this API's own address.
+    public_url: str | None = None
+    # Outgoing mail (R16 escalations, R22 survey cards); no host: nothing is sent, only logged.
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "aftersales@localhost"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = Field(10, gt=0)
+    # Survey cards by SMS: a gateway URL that takes a JSON POST {to, text}; unset: no SMS.
+    sms_webhook_url: str | None = None
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'aftersales.db').resolve()}"
@@ -41,6 +54,10 @@ class Settings(BaseSettings):
     @property
     def resolved_temporal_address(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
 
     @property
     def embedded_temporal(self) -> bool:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from models.escalation import Escalation
 from models.ticket import TicketState
 
 
@@ -53,6 +54,7 @@ class User(SQLModel, table=True):
     password_hash: str
     roles: list[str] = Field(sa_column=Column(JSON, nullable=False))
     branch: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
     active: bool = True
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
@@ -68,6 +70,7 @@ class TicketRecord(SQLModel, table=True):
         Index("ix_tickets_technician", "technician"),
         Index("ix_tickets_customer_phone", "customer_phone"),
         Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_priority_created", "priority", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -85,6 +88,10 @@ class TicketRecord(SQLModel, table=True):
     channel: str = Field(max_length=32)
     technician: str | None = Field(default=None, max_length=64)
     arrival_due_at: datetime | None = _when(nullable=True)
+    priority: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    hold: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    carried_over_at: datetime | None = _when(nullable=True)
+    resolution_promised_by: datetime | None = _when(nullable=True)
     open_escalations: int = 0
     escalations: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
@@ -199,6 +206,116 @@ class PaymentRecord(SQLModel, table=True):
     recorded_at: datetime = _when(nullable=False)
 
 
+class EscalationRecord(SQLModel, table=True):
+    """R16: an escalation, open until acknowledged; owned by the workflow that raised it."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (
+        Index("ix_escalations_open", "acknowledged_at", "raised_at"),
+        Index("ix_escalations_ticket", "ticket_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    ticket_id: str = Field(max_length=64)
+    workflow_id: str = Field(max_length=128)
+    owner_role: str = Field(max_length=32)
+    notify_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    raised_at: datetime = _when(nullable=False)
+    due_at: datetime | None = _when(nullable=True)
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    acknowledged_at: datetime | None = _when(nullable=True)
+    acknowledged_by: str | None = Field(default=None, max_length=64)
+
+
+class NotificationRecord(SQLModel, table=True):
+    """The outbox of notifications: one row per message and recipient, so a retried send
+    skips the recipients who already have it (R16: notified once)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", "channel", "recipient", name="uq_notifications_key_recipient"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=200)
+    channel: str = Field(max_length=16)
+    recipient: str = Field(max_length=254)
+    subject: str
+    status: str = Field(max_length=16)
+    created_at: datetime = _when(nullable=False)
+    sent_at: datetime | None = _when(nullable=True)
+
+
+class SurveyRecord(SQLModel, table=True):
+    """R22, R23: the survey card of one resolved ticket, its token and its answer."""
+
+    __tablename__ = "surveys"
+    __table_args__ = (Index("ix_surveys_technician_sent", "technician", "sent_at"),)
+
+    ticket_id: str = Field(primary_key=True, max_length=64)
+    ticket_number: str = Field(max_length=32)
+    workflow_id: str = Field(max_length=128)
+    token: str | None = Field(default=None, unique=True, max_length=128)
+    status: str = Field(max_length=16)
+    technician: str | None = Field(default=None, max_length=64)
+    service_type: str = Field(max_length=16)
+    customer_name: str
+    customer_phone: str = Field(max_length=64)
+    customer_email: str | None = Field(default=None, max_length=254)
+    product_model: str
+    product_serial_no: str | None = None
+    channels: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    scheduled_for: datetime = _when(nullable=False)
+    sent_at: datetime | None = _when(nullable=True)
+    reminded_at: datetime | None = _when(nullable=True)
+    expires_at: datetime | None = _when(nullable=True)
+    answered_at: datetime | None = _when(nullable=True)
+    attitude: int | None = None
+    skill: int | None = None
+    arrival_time: int | None = None
+    promise_keeping: int | None = None
+    comment: str | None = None
+    complaint: str | None = None
+    complaint_id: str | None = Field(default=None, max_length=32)
+    updated_at: datetime = _when(nullable=False)
+
+
+class ComplaintRecord(SQLModel, table=True):
+    """R25, R26: a complaint, its triage, the VP's review, the reply and the visit."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (
+        Index("ix_complaints_customer", "customer_phone", "received_at"),
+        Index("ix_complaints_technician", "technician", "received_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=32)
+    ticket_id: str = Field(max_length=64, index=True)
+    ticket_number: str = Field(max_length=32)
+    workflow_id: str = Field(max_length=128)
+    customer_name: str
+    customer_phone: str = Field(max_length=64)
+    product_model: str
+    product_serial_no: str | None = None
+    technician: str | None = Field(default=None, max_length=64)
+    text: str
+    received_via: str = Field(max_length=16)
+    recorded_by: str = Field(max_length=64)
+    received_at: datetime = _when(nullable=False)
+    repeated: bool = False
+    previous_complaint_id: str | None = Field(default=None, max_length=32)
+    status: str = Field(max_length=16)
+    severity: str | None = Field(default=None, max_length=16)
+    triage: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    vp_review: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    reply: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    visit: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    closed_at: datetime | None = _when(nullable=True)
+    closed_by: str | None = Field(default=None, max_length=64)
+    updated_at: datetime = _when(nullable=False)
+
+
 def ticket_values(state: TicketState) -> dict[str, Any]:
     call_in = state.call_in
     return {
@@ -215,6 +332,13 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "problem": call_in.problem,
         "channel": call_in.channel,
         "technician": state.technician,
+        "arrival_due_at": state.arrival_due_at,
+        "priority": state.priority,
+        "hold": _hold_summary(state),
+        "carried_over_at": state.carried_over_at,
+        "resolution_promised_by": state.resolution_promised_by,
+        "open_escalations": sum(1 for e in state.escalations if e.is_open),
+        "escalations": [_escalation_summary(e) for e in state.escalations],
         "invoice": _invoice_summary(state),
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
@@ -231,4 +355,27 @@ def _invoice_summary(state: TicketState) -> dict[str, Any] | None:
         "number": invoice.number,
         "amount": f"{invoice.amount:.2f}",
         "issued_at": invoice.issued_at.isoformat(),
+    }
+
+
+def _hold_summary(state: TicketState) -> dict[str, Any] | None:
+    hold = state.hold
+    if hold is None:
+        return None
+    return {"since": hold.since.isoformat(), "reason": hold.reason, "by": hold.by}
+
+
+def _escalation_summary(escalation: Escalation) -> dict[str, Any]:
+    """As the contract shows escalations on the ticket (shared/spec/api.md)."""
+    return {
+        "id": escalation.id,
+        "kind": escalation.kind,
+        "raised_at": escalation.raised_at.isoformat(),
+        "due_at": escalation.due_at.isoformat() if escalation.due_at else None,
+        "owner_role": escalation.owner_role,
+        "acknowledged_at": (
+            escalation.acknowledged_at.isoformat() if escalation.acknowledged_at else None
+        ),
+        "acknowledged_by": escalation.acknowledged_by,
+        "details": escalation.details,
     }

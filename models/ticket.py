@@ -11,7 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from models.escalation import Escalation
 from models.lifecycle import Status
+from models.worktime import WorkCalendar
 
 
 @dataclass
@@ -19,6 +21,7 @@ class Customer:
     name: str
     phone: str
     address: str
+    email: str | None = None
 
 
 @dataclass
@@ -44,6 +47,35 @@ class BillingTerms:
 
     hourly_rate: Decimal
     small_fee_threshold: Decimal
+
+
+@dataclass
+class ServiceClock:
+    """R12–R15: the zone's deadline terms in force at call-in; a later policy change does not
+    move a ticket's deadlines."""
+
+    calendar: WorkCalendar
+    arrival_hours: float
+    warning_fraction: float = 0.8
+
+
+@dataclass
+class SurveyTerms:
+    """R22, A2: the policy's survey and complaint timing in force at call-in."""
+
+    delay_hours: float = 24
+    reminder_hours: float = 48
+    expiry_hours: float = 168
+    repeat_window_days: int = 90
+
+
+@dataclass
+class Hold:
+    """R12: the customer cannot receive the technician; the arrival clock is paused."""
+
+    since: datetime
+    reason: str
+    by: str
 
 
 @dataclass
@@ -119,6 +151,9 @@ class TicketStart:
     terms: BillingTerms
     fingerprint: str
     service_type: str = "paid"
+    clock: ServiceClock | None = None
+    """None for tickets called in before deadlines existed."""
+    survey: SurveyTerms | None = None
     resumed: TicketState | None = None
     """The whole state, when the ticket continues as new."""
 
@@ -172,6 +207,15 @@ class TicketState:
     repair_rounds: list[RepairRound] = field(default_factory=list)
     invoice: Invoice | None = None
     payments: list[Payment] = field(default_factory=list)
+    arrival_due_at: datetime | None = None
+    arrival_warning_at: datetime | None = None
+    hold: Hold | None = None
+    carried_over_at: datetime | None = None
+    priority: int = 0
+    """1 while a carried-over ticket waits for dispatch (R14): top of the dispatch list."""
+    resolution_promised_by: datetime | None = None
+    escalations: list[Escalation] = field(default_factory=list)
+    survey_started: bool = False
     timeline: list[TimelineEntry] = field(default_factory=list)
     """Every step so far: the read model can be rebuilt from the state alone."""
     seq: int = 0

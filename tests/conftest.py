@@ -80,7 +80,8 @@ def engine(database_url: str) -> Iterator[Engine]:
                 text(
                     "TRUNCATE ticket_timeline, product_receipts, product_register,"
                     " repair_card_rounds, invoices, payments, tickets, counters, users,"
-                    " contracts, products, customers"
+                    " contracts, products, customers, escalations, notifications, surveys,"
+                    " complaints"
                 )
             )
     engine.dispose()

@@ -1,4 +1,5 @@
-"""The ticket workflow: one repair ticket from call-in to closure (R3–R11, R21).
+"""The ticket workflow: one repair ticket from call-in to closure (R3–R11, R21), keeping
+its promises about time with durable timers (R10, R12–R16) and starting its survey (R22).
 
 Deterministic and sandbox-safe: it decides with the lifecycle machine from `models/` and has
 activities do every write. Human steps arrive as the `act` update, refused by its validator
@@ -8,6 +9,7 @@ activities do every write. Human steps arrive as the `act` update, refused by it
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -15,14 +17,29 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from activities.billing import BillingActivities
+    from activities.notify import NotifyActivities
     from activities.projection import ProjectionActivities
     from models.actions import ACTION_BODIES
+    from models.entitlement import ServiceType
+    from models.escalation import (
+        ACKNOWLEDGE_UPDATE,
+        NOT_AN_OWNER,
+        UNKNOWN_ESCALATION,
+        AcknowledgeRequest,
+        Escalation,
+        EscalationKind,
+        EscalationNotice,
+        may_acknowledge,
+        new_escalation,
+    )
+    from models.followup import SurveyStart
     from models.lifecycle import (
         TERMINAL,
         Action,
@@ -35,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from models.roles import acting_for, refusal
     from models.ticket import (
         ActionRequest,
+        Hold,
         InvoiceRequest,
         Payment,
         ProductReceipt,
@@ -42,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
         RegisterRequest,
         Registration,
         RepairRound,
+        SurveyTerms,
         TicketStart,
         TicketState,
         TimelineEntry,
@@ -50,7 +69,16 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (models/db.py)
+NOTIFY_TIMEOUT = timedelta(seconds=60)
 ON_SITE_METHOD = "collected_on_site"
+# Patches: tickets started before these changes replay without them.
+DEADLINES_PATCH = "deadlines-and-escalations"
+SURVEY_PATCH = "survey-card"
+
+K = EscalationKind
+BEFORE_ARRIVAL = frozenset({Status.REGISTERED, Status.DISPATCHED})
+IN_WORKSHOP = frozenset({Status.CARRIED_IN, Status.REPAIRED})
+DONE_FOR_THE_DAY = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
 
 # Search attributes: the Temporal Web UI filters tickets by these (registered by the worker).
 STATUS_KEY = SearchAttributeKey.for_keyword("TicketStatus")
@@ -85,19 +113,32 @@ class TicketWorkflow:
             updated_at=now,
         )
         self.registered_by = start.registered_by
+        self.clock = start.clock
+        self.survey_terms = start.survey or SurveyTerms()
         self.lock = asyncio.Lock()
         self.published: dict[str, str] = {}
+        self.deadlines = False
+        self.clock_changes = 0
+        self.notices_in_flight = 0
+        self.watchers: list[asyncio.Task[None]] = []
 
     @workflow.run
     async def run(self, start: TicketStart) -> TicketState:
+        self.deadlines = self.clock is not None and workflow.patched(DEADLINES_PATCH)
         if start.resumed is None:
             async with self.lock:
                 await self._register()
+        self._watch()
         await workflow.wait_condition(
-            lambda: self.state.status in TERMINAL or workflow.info().is_continue_as_new_suggested()
+            lambda: (
+                (self.state.status in TERMINAL and not self._open_escalations())
+                or workflow.info().is_continue_as_new_suggested()
+            )
         )
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        if self.state.status not in TERMINAL:
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.notices_in_flight == 0
+        )
+        if self.state.status not in TERMINAL or self._open_escalations():
             workflow.continue_as_new(replace(start, resumed=self.state))
         return self.state
 
@@ -116,6 +157,15 @@ class TicketWorkflow:
         state.covers_labor = registration.covers_labor
         state.covers_parts = registration.covers_parts
         entry.data.update(service_type=state.service_type, evidence=state.evidence)
+        if self.deadlines:
+            assert self.clock is not None
+            # R12: fixed at call-in from the zone's terms then in force.
+            calendar, hours = self.clock.calendar, self.clock.arrival_hours
+            state.arrival_due_at = calendar.add(state.created_at, timedelta(hours=hours))
+            state.arrival_warning_at = calendar.add(
+                state.created_at, timedelta(hours=hours * self.clock.warning_fraction)
+            )
+            entry.data.update(arrival_due_at=state.arrival_due_at.isoformat())
         self._upsert_search_attributes()
 
     @workflow.query
@@ -160,7 +210,7 @@ class TicketWorkflow:
         if body is None or state.status in TERMINAL:
             self._refuse_transition(request.action)
         try:
-            next_status(state.status, request.action)
+            next_status(state.status, request.action, on_hold=state.hold is not None)
         except TransitionRefused:
             self._refuse_transition(request.action)
         if why := refusal(request.action, request.actor, request.roles, state.technician):
@@ -196,10 +246,10 @@ class TicketWorkflow:
                         INVALID_PAYLOAD,
                         fee=str(fee),
                     )
-            case Action.CARRY_IN:
+            case Action.CARRY_IN | Action.PROMISE:
                 if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
                     raise _refuse(
-                        "promised_by must be in the future (R10)",
+                        "promised_by must be in the future (R10, R15)",
                         INVALID_PAYLOAD,
                         promised_by=str(data["promised_by"]),
                     )
@@ -210,7 +260,7 @@ class TicketWorkflow:
             f"action '{action}' is not allowed while the ticket is '{status}'",
             INVALID_TRANSITION,
             status=status,
-            allowed_actions=allowed_actions(status),
+            allowed_actions=allowed_actions(status, on_hold=self.state.hold is not None),
         )
 
     def _fee(self, data: dict[str, Any]) -> Decimal:
@@ -233,6 +283,7 @@ class TicketWorkflow:
             request.action,
             inspection_passed=bool(request.data.get("passed")),
             fully_paid=paid >= self.state.amount_due,
+            on_hold=self.state.hold is not None,
         )
 
     async def _apply(self, request: ActionRequest) -> None:
@@ -244,6 +295,7 @@ class TicketWorkflow:
             case Action.DISPATCH:
                 data["previous_technician"] = state.technician
                 state.technician = data["technician"]
+                state.priority = 0
             case Action.RESOLVE:
                 fee = self._fee(data)
                 data["fee"] = str(fee)
@@ -286,12 +338,264 @@ class TicketWorkflow:
                 data["receipt_voided"] = state.receipt.number
             case Action.RECORD_PAYMENT:
                 self._pay(Decimal(str(data["amount"])), data["method"], request.actor, now)
+            case Action.HOLD:
+                state.hold = Hold(now, data["reason"], request.actor)
+            case Action.RESUME:
+                data.update(self._resume(now))
+            case Action.PROMISE:
+                state.resolution_promised_by = datetime.fromisoformat(data["promised_by"])
         if state.invoice is not None and request.action in (Action.RESOLVE, Action.RETURN):
             data["invoice"] = state.invoice.number
         await self._project(self._step(request.action, request.actor, data, status))
+        if request.action == Action.CARRY_IN and self.deadlines:
+            self._start_watch(self._watch_repair())
+        if request.action == Action.PROMISE:
+            self._report_promise()
+        if status is Status.RESOLVED and request.action in (Action.RESOLVE, Action.RETURN):
+            await self._start_survey()
         if state.status is Status.RESOLVED and state.amount_paid >= state.amount_due:
             # Nothing (left) to pay: the ticket closes by itself.
             await self._project(self._step(Action.CLOSE, SYSTEM_ACTOR, {}, Status.CLOSED))
+
+    # --- R16: escalations, acknowledged by their owners --------------------------------
+
+    @workflow.update(name=ACKNOWLEDGE_UPDATE)
+    async def acknowledge(self, request: AcknowledgeRequest) -> Escalation:
+        async with self.lock:
+            escalation = self._escalation(request)
+            if escalation.is_open:
+                escalation.acknowledged_at = workflow.now()
+                escalation.acknowledged_by = request.actor
+                data = {"escalation": escalation.id, "kind": escalation.kind}
+                if request.note:
+                    data["note"] = request.note
+                await self._project(
+                    self._step("acknowledge", request.actor, data, self.state.status)
+                )
+            return escalation
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
+        self._escalation(request)
+
+    def _escalation(self, request: AcknowledgeRequest) -> Escalation:
+        for escalation in self.state.escalations:
+            if escalation.id == request.escalation_id:
+                if not may_acknowledge(escalation, request.roles):
+                    owners = " or ".join([*escalation.notify_roles, "director"])
+                    raise _refuse(
+                        f"escalation {escalation.id} is acknowledged by {owners}", NOT_AN_OWNER
+                    )
+                return escalation
+        raise _refuse(f"no escalation {request.escalation_id} on this ticket", UNKNOWN_ESCALATION)
+
+    def _open_escalations(self) -> bool:
+        return any(escalation.is_open for escalation in self.state.escalations)
+
+    async def _escalate(
+        self, kind: EscalationKind, raised_at: datetime, due_at: datetime | None, **details: Any
+    ) -> Escalation:
+        """Records the escalation on the ticket (a timeline step) and notifies its owners.
+        `raised_at` is the instant of the missed promise, not when the worker got to it."""
+        state = self.state
+        assert state.number is not None
+        async with self.lock:
+            escalation = new_escalation(
+                f"{state.number}-E{len(state.escalations) + 1}",
+                kind,
+                state.ticket_id,
+                workflow.info().workflow_id,
+                raised_at,
+                due_at,
+                details,
+            )
+            state.escalations.append(escalation)
+            data = {"escalation": escalation.id, "kind": kind.value, **details}
+            await self._project(self._step("escalate", SYSTEM_ACTOR, data, state.status))
+        self._notify(escalation)
+        return escalation
+
+    def _notify(self, escalation: Escalation, key: str = "") -> None:
+        state = self.state
+        assert state.number is not None
+        lines = [
+            f"Ticket {state.number} ({state.call_in.customer.name}, {state.call_in.zone}): "
+            f"{escalation.kind.replace('_', ' ')}.",
+            f"Raised at {escalation.raised_at.isoformat()}.",
+        ]
+        if escalation.due_at is not None:
+            lines.append(f"Due at {escalation.due_at.isoformat()}.")
+        lines += [f"{name}: {value}" for name, value in escalation.details.items()]
+        notice = EscalationNotice(
+            escalation,
+            state.number,
+            f"[{escalation.kind}] ticket {state.number}",
+            "\n".join(lines),
+            key,
+        )
+        self._start_watch(self._send(notice))
+
+    async def _send(self, notice: EscalationNotice) -> None:
+        self.notices_in_flight += 1
+        try:
+            await workflow.execute_activity_method(
+                NotifyActivities.notify_escalation,
+                notice,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
+            )
+        finally:
+            self.notices_in_flight -= 1
+
+    def _report_promise(self) -> None:
+        """R15: the promised resolution time goes to the sales director with the report."""
+        promised = self.state.resolution_promised_by
+        assert promised is not None
+        for escalation in self.state.escalations:
+            if escalation.kind == K.UNRESOLVED_SAME_DAY:
+                escalation.details["promised_by"] = promised.isoformat()
+                escalation.due_at = promised
+                self._notify(escalation, key=f":promise-{self.state.seq}")
+
+    # --- R10, R12, R14, R15: deadlines kept by timers ------------------------------------
+
+    def _watch(self) -> None:
+        """Starts the timers that still matter (at registration, or after continue-as-new)."""
+        if not self.deadlines:
+            return
+        self._start_watch(self._watch_arrival())
+        self._start_watch(self._watch_working_day())
+        if self.state.status in IN_WORKSHOP:
+            self._start_watch(self._watch_repair())
+
+    def _start_watch(self, work: Coroutine[Any, Any, None]) -> None:
+        self.watchers.append(asyncio.create_task(work))
+
+    def _raised(self, kind: EscalationKind) -> bool:
+        return any(escalation.kind == kind for escalation in self.state.escalations)
+
+    async def _passes(self, at: datetime, settled: Callable[[], bool]) -> bool:
+        """Waits until `at`; True if it passed before `settled()` became true."""
+        if settled():
+            return False
+        delay = at - workflow.now()
+        if delay <= timedelta(0):
+            return True
+        try:
+            await workflow.wait_condition(settled, timeout=delay)
+        except TimeoutError:
+            return True
+        return False
+
+    async def _watch_arrival(self) -> None:
+        """R12: a warning at the policy's fraction of the arrival time, then the breach."""
+        state = self.state
+        while state.status in BEFORE_ARRIVAL and not self._raised(K.ARRIVAL_OVERDUE):
+            if state.hold is not None:
+                await workflow.wait_condition(
+                    lambda: state.hold is None or state.status not in BEFORE_ARRIVAL
+                )
+                continue
+            warned = self._raised(K.ARRIVAL_WARNING)
+            assert state.arrival_due_at is not None and state.arrival_warning_at is not None
+            kind = K.ARRIVAL_OVERDUE if warned else K.ARRIVAL_WARNING
+            at = state.arrival_due_at if warned else state.arrival_warning_at
+            if await self._passes(at, self._arrival_settled(self.clock_changes)):
+                await self._escalate(kind, at, state.arrival_due_at, technician=state.technician)
+
+    def _arrival_settled(self, clock_changes: int) -> Callable[[], bool]:
+        """Whether the arrival timer being waited for no longer applies: the technician came,
+        the ticket went on hold, or a resume moved the deadline."""
+        state = self.state
+        return lambda: (
+            state.status not in BEFORE_ARRIVAL
+            or state.hold is not None
+            or self.clock_changes != clock_changes
+        )
+
+    async def _watch_working_day(self) -> None:
+        """R14: undispatched at the end of its working day, a ticket is carried over to the top
+        of the next day's list; R15: unresolved, it is reported to the sales director."""
+        state, clock = self.state, self.clock
+        assert clock is not None
+        day_end = clock.calendar.day_end(state.created_at)
+        if not await self._passes(day_end, lambda: state.status in DONE_FOR_THE_DAY):
+            return
+        next_start = clock.calendar.next_day_start(day_end)
+        if state.status is Status.REGISTERED and not self._raised(K.CARRIED_OVER):
+            state.carried_over_at, state.priority = day_end, 1
+            await self._escalate(K.CARRIED_OVER, day_end, next_start)
+        if state.status not in DONE_FOR_THE_DAY and not self._raised(K.UNRESOLVED_SAME_DAY):
+            promised = state.resolution_promised_by
+            await self._escalate(
+                K.UNRESOLVED_SAME_DAY,
+                day_end,
+                promised or next_start,
+                promised_by=promised.isoformat() if promised else None,
+            )
+
+    async def _watch_repair(self) -> None:
+        """R10: a carry-in repair not done by its promised date goes to the director at once."""
+        state = self.state
+        assert state.receipt is not None
+        promised_by = state.receipt.promised_by
+        if await self._passes(promised_by, lambda: state.status not in IN_WORKSHOP):
+            if not self._raised(K.REPAIR_OVERDUE):
+                await self._escalate(
+                    K.REPAIR_OVERDUE, promised_by, promised_by, receipt=state.receipt.number
+                )
+
+    def _resume(self, now: datetime) -> dict[str, Any]:
+        """R12: the arrival deadline moves by the paused *working* time: what was left of it
+        when the hold began is counted again from now."""
+        state, hold = self.state, self.state.hold
+        assert hold is not None
+        state.hold = None
+        moved: dict[str, Any] = {"held_since": hold.since.isoformat()}
+        if self.clock is None or state.arrival_due_at is None:
+            return moved
+        calendar = self.clock.calendar
+        moved["paused_working_minutes"] = calendar.between(hold.since, now).total_seconds() / 60
+        if hold.since < state.arrival_due_at and not self._raised(K.ARRIVAL_OVERDUE):
+            state.arrival_due_at = calendar.add(
+                now, calendar.between(hold.since, state.arrival_due_at)
+            )
+            moved["arrival_due_at"] = state.arrival_due_at.isoformat()
+        if state.arrival_warning_at is not None and hold.since < state.arrival_warning_at:
+            state.arrival_warning_at = calendar.add(
+                now, calendar.between(hold.since, state.arrival_warning_at)
+            )
+        self.clock_changes += 1
+        return moved
+
+    # --- R22: every resolved ticket gets its survey card ---------------------------------
+
+    async def _start_survey(self) -> None:
+        state = self.state
+        if state.service_type == ServiceType.INTERNAL or state.survey_started:
+            return
+        if not workflow.patched(SURVEY_PATCH):
+            return
+        assert state.number is not None
+        try:
+            await workflow.start_child_workflow(
+                "Survey",
+                SurveyStart(
+                    state.ticket_id,
+                    state.number,
+                    state.call_in.customer,
+                    state.call_in.product,
+                    state.technician,
+                    state.service_type,
+                    workflow.now(),
+                    self.survey_terms,
+                ),
+                id=f"survey-{state.ticket_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a second resolution after a reopened job keeps the first card
+        state.survey_started = True
 
     def _line(self, what: str, work: dict[str, Any], fee: Decimal) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ from api import ticket_commands, ticket_reads
 from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
-from models.lifecycle import Action, Status, allowed_actions
+from models.lifecycle import Action, Status
 from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, Role, missing_role
 from models.schemas import (
     CallInRequest,
@@ -100,10 +100,12 @@ def list_tickets(
     customer_phone: str | None = None,
     created_from: AwareDatetime | None = None,
     created_to: AwareDatetime | None = None,
+    order: ticket_reads.Order = ticket_reads.Order.NEWEST,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TicketPublic]:
-    """Tickets, newest first; `X-Total-Count` tells how many match in all."""
+    """Tickets, newest first; `order=dispatch` puts carried-over tickets first, then the
+    oldest (R14: the dispatch list). `X-Total-Count` tells how many match in all."""
     page, total = ticket_reads.tickets(
         db,
         status=status_,
@@ -114,6 +116,7 @@ def list_tickets(
         customer_phone=customer_phone,
         created_from=created_from,
         created_to=created_to,
+        order=order,
         limit=limit,
         offset=offset,
     )
@@ -190,7 +193,7 @@ async def take_action(
             status.HTTP_409_CONFLICT,
             {
                 "detail": f"action '{action}' is not allowed while the ticket is '{latest.status}'",
-                "allowed_actions": allowed_actions(latest.status),
+                "allowed_actions": latest.allowed_actions,
             },
         ) from None
     return TicketPublic.from_state(state)

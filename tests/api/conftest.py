@@ -76,8 +76,19 @@ class Api:
 
 
 @pytest.fixture
+def api_overrides() -> dict[str, object]:
+    """Settings a test module changes for its `api` (override this fixture): a policy file,
+    an SMTP server, ..."""
+    return {}
+
+
+@pytest.fixture
 async def api(
-    dev_env: WorkflowEnvironment, engine: Engine, task_queue: str, tmp_path: Path
+    dev_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    tmp_path: Path,
+    api_overrides: dict[str, object],
 ) -> AsyncIterator[Api]:
     port = free_port()
     settings = Settings(
@@ -89,6 +100,7 @@ async def api(
         admin_password=ADMIN_PASSWORD,
         secret_key="test-signing-key-with-enough-length",
         _env_file=None,  # type: ignore[call-arg]
+        **api_overrides,
     )
     with Session(engine) as db:
         for username, roles in STAFF.items():
@@ -100,7 +112,7 @@ async def api(
             )
     app = create_app(settings, temporal=dev_env.client)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    async with build_worker(dev_env.client, engine, task_queue):
+    async with build_worker(dev_env.client, engine, task_queue, settings=settings):
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)
             await asyncio.sleep(0.02)

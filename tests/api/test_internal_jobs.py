@@ -49,7 +49,7 @@ async def test_supervisors_open_internal_jobs_that_are_free_when_resolved(api: A
     for job in opened:
         assert job["service_type"] == "internal" and job["status"] == "registered"
         assert job["problem"] == "calibrate the signal meters" and job["zone"] == "suburban"
-        assert job["allowed_actions"] == ["dispatch", "cancel"]
+        assert job["allowed_actions"] == ["dispatch", "cancel", "hold", "promise"]
     assert len({job["number"] for job in opened}) == 4
     clerk = await api.as_user("clerk1")
     listed = await clerk.get("/tickets", params={"service_type": "internal"})

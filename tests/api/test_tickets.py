@@ -28,7 +28,7 @@ async def test_call_in_to_closed_over_http(api: Api, dev_env: WorkflowEnvironmen
     assert created.status_code == 201, created.text
     ticket = created.json()
     assert ticket["status"] == "registered"
-    assert ticket["allowed_actions"] == ["dispatch", "cancel"]
+    assert ticket["allowed_actions"] == ["dispatch", "cancel", "hold", "promise"]
     assert ticket["number"].startswith("T")
     tid = ticket["id"]
 
@@ -66,7 +66,7 @@ async def test_step_not_allowed_answers_409_and_changes_nothing(api: Api) -> Non
     tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
     refused = await tech.post(f"/tickets/{tid}/actions/arrive", json={})
     assert refused.status_code == 409
-    assert refused.json()["allowed_actions"] == ["dispatch", "cancel"]
+    assert refused.json()["allowed_actions"] == ["dispatch", "cancel", "hold", "promise"]
     assert "registered" in refused.json()["detail"]
     after = (await clerk.get(f"/tickets/{tid}")).json()
     assert after["status"] == "registered"

@@ -79,13 +79,14 @@ CONDITIONAL = {
     ("resolved", "record_payment", "fully_paid", True): "closed",
     ("resolved", "record_payment", "fully_paid", False): "resolved",
 }
+# The spec's actions, then R12's hold (before arrival) and R15's promise (until resolved).
 EXPECTED_ALLOWED = {
-    "registered": ["dispatch", "cancel"],
-    "dispatched": ["dispatch", "arrive", "cancel"],
-    "on_site": ["resolve", "carry_in"],
-    "carried_in": ["record_repair"],
-    "repaired": ["inspect"],
-    "ready_for_return": ["return"],
+    "registered": ["dispatch", "cancel", "hold", "promise"],
+    "dispatched": ["dispatch", "arrive", "cancel", "hold", "promise"],
+    "on_site": ["resolve", "carry_in", "promise"],
+    "carried_in": ["record_repair", "promise"],
+    "repaired": ["inspect", "promise"],
+    "ready_for_return": ["return", "promise"],
     "resolved": ["record_payment"],
     "closed": [],
     "cancelled": [],
@@ -139,6 +140,20 @@ def test_partial_payment_keeps_the_ticket_resolved_full_payment_closes_it() -> N
 @pytest.mark.parametrize("status", STATUSES)
 def test_allowed_actions_per_status_in_the_spec_tables_order(status: str) -> None:
     assert allowed_actions(Status(status)) == EXPECTED_ALLOWED[status]
+
+
+@pytest.mark.parametrize("status", ["registered", "dispatched"])
+def test_on_hold_the_technician_cannot_arrive_and_only_resume_ends_the_hold(status: str) -> None:
+    # R12: the customer cannot receive the technician; the clock pauses until `resume`.
+    held = allowed_actions(Status(status), on_hold=True)
+    assert "resume" in held and "hold" not in held and "arrive" not in held
+    assert "resume" not in allowed_actions(Status(status))
+    with pytest.raises(TransitionRefused):
+        next_status(Status(status), "arrive", on_hold=True)
+    with pytest.raises(TransitionRefused):
+        next_status(Status(status), "hold", on_hold=True)
+    assert next_status(Status(status), "resume", on_hold=True) == status
+    assert next_status(Status(status), "dispatch", on_hold=True) == "dispatched"
 
 
 def test_close_is_the_workflows_own_step_never_offered_to_people() -> None:

@@ -1,5 +1,5 @@
 """Every lifecycle action from every status, against the time-skipping test server
-(R3–R9, R21, shared/spec/api.md's status/action table).
+(R3–R9, R21, shared/spec/api.md's status/action table; R12 holds and R15 promises).
 
 The expected table is written here from the spec, not read from models/lifecycle.py: an allowed
 action lands in its destination status, a refused one fails the update with an
@@ -43,6 +43,9 @@ ACTORS: dict[str, tuple[str, list[str]]] = {
     "return": ("tech1", ["technician"]),
     "record_payment": ("acct1", ["accountant"]),
     "cancel": ("clerk1", ["clerk"]),
+    "hold": ("clerk1", ["clerk"]),
+    "resume": ("clerk1", ["clerk"]),
+    "promise": ("disp1", ["dispatcher"]),
 }
 ACTIONS = list(ACTORS)
 PROMISED_BY = "<a time after the test server's clock>"
@@ -67,6 +70,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "return": {"customer_signature": "Li Lei"},
     "record_payment": {"amount": "120.00", "method": "cash"},
     "cancel": {"reason": "the customer fixed it"},
+    "hold": {"reason": "the customer is away until Monday"},
+    "resume": {},
+    "promise": {"promised_by": PROMISED_BY},
 }
 
 
@@ -103,8 +109,13 @@ PATHS: dict[str, tuple[Step, ...]] = {
     ),
     "closed": (*TO_ON_SITE, Step.of("resolve", **RESOLVE_FREE)),
     "cancelled": steps("cancel"),
+    "registered_on_hold": steps("hold"),
+    "dispatched_on_hold": steps("dispatch", "hold"),
 }
-STATUS_OF = {label: "resolved" if label.startswith("resolved") else label for label in PATHS}
+STATUS_OF = {
+    label: "resolved" if label.startswith("resolved") else label.removesuffix("_on_hold")
+    for label in PATHS
+}
 TERMINAL = {"closed", "cancelled"}
 # What the server answers an update on an ended workflow (api/ticket_commands.py: TicketGone).
 GONE = {RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION}
@@ -121,15 +132,33 @@ class Allowed:
 
 
 # shared/spec/api.md, row by row; every (status, action) not listed here is refused.
+PROMISE = Step.of("promise")
 ALLOWED: dict[str, list[Allowed]] = {
     "registered": [
         Allowed(Step.of("dispatch"), "dispatched", "R4"),
         Allowed(Step.of("cancel"), "cancelled", "spec table"),
+        Allowed(Step.of("hold"), "registered", "R12: the clock pauses"),
+        Allowed(PROMISE, "registered", "R15"),
     ],
     "dispatched": [
         Allowed(Step.of("dispatch", technician="tech2"), "dispatched", "R4 reassignment"),
         Allowed(Step.of("arrive"), "on_site", "R5"),
         Allowed(Step.of("cancel"), "cancelled", "spec table"),
+        Allowed(Step.of("hold"), "dispatched", "R12: the clock pauses"),
+        Allowed(PROMISE, "dispatched", "R15"),
+    ],
+    # R12: on hold, the technician cannot arrive and the ticket cannot be held twice.
+    "registered_on_hold": [
+        Allowed(Step.of("dispatch"), "dispatched", "R4"),
+        Allowed(Step.of("cancel"), "cancelled", "spec table"),
+        Allowed(Step.of("resume"), "registered", "R12"),
+        Allowed(PROMISE, "registered", "R15"),
+    ],
+    "dispatched_on_hold": [
+        Allowed(Step.of("dispatch", technician="tech2"), "dispatched", "R4 reassignment"),
+        Allowed(Step.of("cancel"), "cancelled", "spec table"),
+        Allowed(Step.of("resume"), "dispatched", "R12"),
+        Allowed(PROMISE, "dispatched", "R15"),
     ],
     "on_site": [
         Allowed(Step.of("resolve"), "resolved", "R5, R6: a fee is due"),
@@ -140,13 +169,19 @@ ALLOWED: dict[str, list[Allowed]] = {
             "R6: a small fee collected on site",
         ),
         Allowed(Step.of("carry_in"), "carried_in", "R7"),
+        Allowed(PROMISE, "on_site", "R15"),
     ],
-    "carried_in": [Allowed(Step.of("record_repair"), "repaired", "R8")],
+    "carried_in": [
+        Allowed(Step.of("record_repair"), "repaired", "R8"),
+        Allowed(PROMISE, "carried_in", "R15"),
+    ],
     "repaired": [
         Allowed(Step.of("inspect"), "ready_for_return", "R8: passed"),
         Allowed(Step.of("inspect", passed=False), "carried_in", "R8: failed, back to repair"),
+        Allowed(PROMISE, "repaired", "R15"),
     ],
     "ready_for_return": [
+        Allowed(PROMISE, "ready_for_return", "R15"),
         Allowed(Step.of("return"), "resolved", "R8, R9: invoiced on return"),
         Allowed(
             Step.of("return"),

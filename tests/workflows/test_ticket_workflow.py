@@ -131,7 +131,7 @@ async def test_refused_step_leaves_no_trace(
             await handle.execute_update(TicketWorkflow.act, act("arrive", "tech1", ["technician"]))
         cause = refused.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == "InvalidTransition"
-        assert cause.details[0]["allowed_actions"] == ["dispatch", "cancel"]
+        assert cause.details[0]["allowed_actions"] == ["dispatch", "cancel", "hold", "promise"]
         # R4: a technician is not a dispatcher.
         with pytest.raises(WorkflowUpdateFailedError) as forbidden:
             await handle.execute_update(

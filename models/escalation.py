@@ -1,0 +1,117 @@
+"""Escalations (R16): one model for every missed or nearly missed promise and every complaint.
+
+An escalation is raised by the workflow that owns the promise (a ticket, a complaint), recorded
+on it, projected into the `escalations` table, notified to its owners once, and stays open
+until someone acknowledges it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from models.roles import Role
+
+
+class EscalationKind(StrEnum):
+    ARRIVAL_WARNING = "arrival_warning"
+    ARRIVAL_OVERDUE = "arrival_overdue"
+    CARRIED_OVER = "carried_over"
+    UNRESOLVED_SAME_DAY = "unresolved_same_day"
+    REPAIR_OVERDUE = "repair_overdue"
+    COMPLAINT = "complaint"
+    SERIOUS_COMPLAINT = "serious_complaint"
+
+
+K, R = EscalationKind, Role
+# Who owns each kind (the first role) and who else is told, from the rules.
+OWNERS: dict[EscalationKind, tuple[Role, ...]] = {
+    K.ARRIVAL_WARNING: (R.DISPATCHER,),  # R12: still time to act
+    K.ARRIVAL_OVERDUE: (R.DISPATCHER, R.DIRECTOR),  # R12, R16
+    K.CARRIED_OVER: (R.DISPATCHER,),  # R14: the supervisor, first thing next day
+    K.UNRESOLVED_SAME_DAY: (R.SALES, R.DISPATCHER),  # R15: reported to the sales director
+    K.REPAIR_OVERDUE: (R.DIRECTOR,),  # R10: the service director, at once
+    K.COMPLAINT: (R.DIRECTOR,),  # R26: visited by the director or a designee
+    K.SERIOUS_COMPLAINT: (R.VP,),  # R25: the VP reviews at once
+}
+# Besides the owners, a director or an admin may acknowledge any escalation.
+ACKNOWLEDGING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
+
+
+@dataclass
+class Escalation:
+    """One escalation, as recorded on its workflow and in the read model."""
+
+    id: str
+    kind: str
+    ticket_id: str
+    workflow_id: str
+    raised_at: datetime
+    due_at: datetime | None
+    owner_role: str
+    notify_roles: list[str]
+    details: dict[str, Any] = field(default_factory=dict)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.acknowledged_at is None
+
+
+def new_escalation(
+    id: str,
+    kind: EscalationKind,
+    ticket_id: str,
+    workflow_id: str,
+    raised_at: datetime,
+    due_at: datetime | None,
+    details: dict[str, Any] | None = None,
+) -> Escalation:
+    owners = OWNERS[kind]
+    return Escalation(
+        id=id,
+        kind=kind.value,
+        ticket_id=ticket_id,
+        workflow_id=workflow_id,
+        raised_at=raised_at,
+        due_at=due_at,
+        owner_role=owners[0].value,
+        notify_roles=[role.value for role in owners],
+        details=details or {},
+    )
+
+
+def may_acknowledge(escalation: Escalation, roles: list[str]) -> bool:
+    allowed = set(escalation.notify_roles) | ACKNOWLEDGING_ROLES
+    return bool(allowed.intersection(roles))
+
+
+@dataclass
+class AcknowledgeRequest:
+    """The `acknowledge` update every workflow that raises escalations answers."""
+
+    escalation_id: str
+    actor: str
+    roles: list[str]
+    note: str | None = None
+
+
+@dataclass
+class EscalationNotice:
+    """What the notification activity sends to the escalation's owners (R16), once."""
+
+    escalation: Escalation
+    ticket_number: str
+    subject: str
+    body: str
+    key: str = ""
+    """Distinguishes a second notice about the same escalation (a recorded promise, R15)."""
+
+
+# Error types of the `acknowledge` update, translated by the API into 404 and 403.
+UNKNOWN_ESCALATION = "UnknownEscalation"
+NOT_AN_OWNER = "NotAnOwner"
+ACKNOWLEDGE_UPDATE = "acknowledge"

@@ -1,0 +1,43 @@
+"""Messages between the ticket, its survey card and complaints (R22–R26): plain dataclasses,
+safe in the workflow sandbox. Fields may be added with defaults; never renamed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from models.ticket import Customer, Product, SurveyTerms
+
+__all__ = ["ComplaintStart", "SurveyStart", "SurveyTerms"]
+
+
+@dataclass
+class SurveyStart:
+    """Starts the `Survey` child workflow (id `survey-<ticket_id>`) when a ticket resolves."""
+
+    ticket_id: str
+    ticket_number: str
+    customer: Customer
+    product: Product
+    technician: str | None
+    service_type: str
+    resolved_at: datetime
+    terms: SurveyTerms
+
+
+@dataclass
+class ComplaintStart:
+    """Starts a `Complaint` workflow (id `complaint-<ticket_id>-<n>`): from a survey answer or
+    registered by staff from a call or a letter (R25, R26)."""
+
+    ticket_id: str
+    ticket_number: str
+    customer: Customer
+    product: Product
+    technician: str | None
+    text: str
+    received_at: datetime
+    received_via: str
+    """`survey`, `phone`, `letter`, `email` or `walk_in`."""
+    recorded_by: str
+    repeat_window_days: int = 90
