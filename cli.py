@@ -19,6 +19,8 @@ app = typer.Typer(
 )
 policy_app = typer.Typer(help="Policy files (calendars, zones, rates).", no_args_is_help=True)
 app.add_typer(policy_app, name="policy")
+notify_app = typer.Typer(help="Outgoing notifications (email, SMS).", no_args_is_help=True)
+app.add_typer(notify_app, name="notify")
 
 
 def _settings() -> Settings:
@@ -124,6 +126,37 @@ def policy_check(
         typer.echo(f"error: {bad}", err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{file}: ok ({len(policy.calendars)} calendars, {len(policy.zones)} zones)")
+
+
+@notify_app.command("test")
+def notify_test(
+    to: Annotated[str, typer.Option("--to", help="The address to send the test email to.")],
+) -> None:
+    """Send one test email with the configured SMTP settings (AFTERSALES_SMTP_*)."""
+    import uuid
+
+    from activities.notify import SmtpSender
+    from models.messages import EMAIL, OutgoingMessage
+
+    settings = _settings()
+    if not settings.smtp_host:
+        typer.echo("error: no mail server: set AFTERSALES_SMTP_HOST", err=True)
+        raise typer.Exit(1)
+    server = f"{settings.smtp_host}:{settings.smtp_port}"
+    message = OutgoingMessage(
+        key=f"test:{uuid.uuid4()}",
+        channel=EMAIL,
+        recipient=to,
+        subject="aftersales: test message",
+        body=f"This test message was sent by `aftersales notify test` through {server}.\n",
+    )
+    try:
+        asyncio.run(SmtpSender(settings).send(message))
+    except Exception as failed:
+        reason = str(failed) or type(failed).__name__
+        typer.echo(f"error: not sent to {to} via {server}: {reason}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"sent a test email to {to} via {server} (from {settings.smtp_from})")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio import activity
 
-from activities.projection import next_value
+from activities.projection import local, next_value
 from models.tables import InvoiceRecord
 from models.ticket import Invoice, InvoiceRequest
 
@@ -36,7 +36,7 @@ class BillingActivities:
         """The ticket's invoice: issued now if it has none, else the one already issued."""
         if (issued := self._existing(request.ticket_id)) is not None:
             return issued
-        year = request.issued_at.year
+        year = local(request.issued_at, request.timezone).year
         try:
             with self.engine.begin() as connection:
                 number = f"INV-{year}-{next_value(connection, f'invoice:{year}'):06d}"

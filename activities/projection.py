@@ -9,7 +9,9 @@ never overwrites a newer state.
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +37,11 @@ NEXT_VALUE = text(
     "INSERT INTO counters (name, value) VALUES (:name, 1) "
     "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
 )
+
+
+def local(instant: datetime, timezone: str) -> datetime:
+    """`instant` on the wall clock of `timezone` (dates and years are the office's)."""
+    return instant.astimezone(ZoneInfo(timezone))
 
 
 def next_value(connection: Connection, name: str) -> int:
@@ -91,7 +98,7 @@ def _entitlement(connection: Connection, state: TicketState) -> Registration:
     if not product.serial_no:
         return Registration("", ServiceType.PAID, {"reason": "no serial number given"})
     facts, contracts = facts_for_serial(connection, product.serial_no)
-    entitlement = decide(facts, contracts, state.created_at.date())
+    entitlement = decide(facts, contracts, local(state.created_at, state.timezone).date())
     if facts is None:
         ensure_product(connection, product.serial_no, product.model)
     return Registration(
@@ -132,7 +139,7 @@ class ProjectionActivities:
                     bool(terms.get("covers_parts")),
                 )
             registration = _entitlement(connection, state)
-            year = state.created_at.year
+            year = local(state.created_at, state.timezone).year
             registration.number = f"T{year}-{next_value(connection, f'ticket:{year}'):06d}"
             if registration.service_type == ServiceType.CONTRACT:
                 registration.evidence["terms"] = {

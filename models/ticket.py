@@ -123,6 +123,8 @@ class InvoiceRequest:
     amount: Decimal
     lines: list[dict[str, Any]]
     issued_at: datetime
+    timezone: str = "UTC"
+    """The office calendar's zone: the invoice's year is the local year (R21)."""
 
 
 @dataclass
@@ -216,6 +218,8 @@ class TicketState:
     resolution_promised_by: datetime | None = None
     escalations: list[Escalation] = field(default_factory=list)
     survey_started: bool = False
+    timezone: str = "UTC"
+    """The zone of the ticket's calendar: its number's year and entitlement date are local."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     """Every step so far: the read model can be rebuilt from the state alone."""
     seq: int = 0

@@ -1,14 +1,17 @@
-"""Users: creation and the admin bootstrap."""
+"""Users: creation, changes by an admin, and the admin bootstrap."""
 
 from __future__ import annotations
 
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from models.passwords import hash_password
 from models.roles import Role
-from models.schemas import UserCreate
+from models.schemas import Email, Name, UserCreate
 from models.tables import User
 
 ADMIN = "admin"
@@ -16,6 +19,28 @@ ADMIN = "admin"
 
 class UserExists(Exception):
     """A user with that username is already there."""
+
+
+class SelfLockout(Exception):
+    """An admin may not deactivate themselves or drop their own admin role."""
+
+
+class UserUpdate(BaseModel):
+    """`PATCH /users/{username}`: only the fields sent change; `email: null` removes it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: Name | None = None
+    email: Email | None = None
+    roles: list[Role] | None = Field(default=None, min_length=1)
+    active: bool | None = None
+
+    @model_validator(mode="after")
+    def _only_email_may_be_null(self) -> Self:
+        for name in self.model_fields_set - {"email"}:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
 
 
 def create_user(session: Session, new: UserCreate) -> User:
@@ -28,6 +53,7 @@ def create_user(session: Session, new: UserCreate) -> User:
         password_hash=hash_password(new.password),
         roles=sorted({role.value for role in new.roles}),
         branch=new.branch,
+        email=new.email,
     )
     session.add(user)
     try:
@@ -35,6 +61,27 @@ def create_user(session: Session, new: UserCreate) -> User:
     except IntegrityError as taken:  # created concurrently since the check above
         session.rollback()
         raise UserExists(new.username) from taken
+    session.refresh(user)
+    return user
+
+
+def update_user(session: Session, username: str, changes: UserUpdate, actor: str) -> User | None:
+    """Applies the fields set in `changes`; None if there is no such user. Raises SelfLockout
+    when `actor` would deactivate themselves or drop their own admin role."""
+    user = session.get(User, username)
+    if user is None:
+        return None
+    values = changes.model_dump(exclude_unset=True)
+    if "roles" in values:
+        values["roles"] = sorted({Role(role).value for role in values["roles"]})
+    if username == actor and (
+        values.get("active") is False or Role.ADMIN.value not in values.get("roles", user.roles)
+    ):
+        raise SelfLockout(username)
+    for name, value in values.items():
+        setattr(user, name, value)
+    session.add(user)
+    session.commit()
     session.refresh(user)
     return user
 

@@ -16,6 +16,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.db import make_engine, migrate
+from tests.mail import SmtpServer
 from worker import register_search_attributes
 
 BIN = Path(sys.executable).parent
@@ -90,3 +91,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port of 127.0.0.1 (aiosmtpd)."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()

@@ -111,6 +111,7 @@ class TicketWorkflow:
             fingerprint=start.fingerprint,
             created_at=now,
             updated_at=now,
+            timezone=start.clock.calendar.timezone if start.clock else "UTC",
         )
         self.registered_by = start.registered_by
         self.clock = start.clock
@@ -614,7 +615,9 @@ class TicketWorkflow:
         assert state.number is not None
         state.invoice = await workflow.execute_activity_method(
             BillingActivities.issue_invoice,
-            InvoiceRequest(state.ticket_id, state.number, money(amount), lines, now),
+            InvoiceRequest(
+                state.ticket_id, state.number, money(amount), lines, now, state.timezone
+            ),
             start_to_close_timeout=INVOICE_TIMEOUT,
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
         )

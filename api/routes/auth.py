@@ -15,7 +15,7 @@ from models.passwords import verify_password
 from models.roles import Role
 from models.schemas import Token, UserCreate, UserPublic
 from models.tables import User
-from models.users import UserExists, create_user
+from models.users import SelfLockout, UserExists, UserUpdate, create_user, update_user
 
 router = APIRouter(tags=["auth"])
 AdminOnly = Annotated[User, Depends(require_roles(Role.ADMIN))]
@@ -52,3 +52,16 @@ def add_user(new: UserCreate, db: SessionDep, _: AdminOnly) -> User:
 def list_users(db: SessionDep, _: AdminOnly, role: Role | None = None) -> list[User]:
     users = db.exec(select(User).order_by(col(User.username))).all()
     return [u for u in users if role is None or role in u.roles]
+
+
+@router.patch("/users/{username}", response_model=UserPublic)
+def change_user(username: str, changes: UserUpdate, db: SessionDep, admin: AdminOnly) -> User:
+    try:
+        user = update_user(db, username, changes, actor=admin.username)
+    except SelfLockout:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "you cannot deactivate yourself or drop your own admin role"
+        ) from None
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user named '{username}'")
+    return user

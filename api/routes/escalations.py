@@ -79,7 +79,8 @@ async def acknowledge(
     row = await run_in_threadpool(_find, app, escalation_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no escalation '{escalation_id}'")
-    request = AcknowledgeRequest(escalation_id, user.username, user.roles, body and body.note)
+    note = body.note if body else None
+    request = AcknowledgeRequest(escalation_id, user.username, user.roles, note)
     handle = app.temporal.get_workflow_handle(row.workflow_id)
     try:
         escalation = await handle.execute_update(

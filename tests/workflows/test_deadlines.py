@@ -337,3 +337,24 @@ async def test_escalations_are_acknowledged_by_their_owners_once(
     unresolved = (await ticket.state()).escalations[1]
     assert unresolved.details["promised_by"] == promised.isoformat()
     assert unresolved.due_at == promised
+
+
+async def test_the_ticket_and_invoice_years_are_the_office_calendars(
+    env: WorkflowEnvironment, ticket: Ticket
+) -> None:
+    # New Year's Eve 20:00 UTC is already 04:00 on January 1st in Shanghai (R21 numbering).
+    await skip_to(env, datetime.fromisoformat("2030-12-31T20:00:00+00:00"))
+    state = await ticket.call_in()
+    assert state.number is not None and state.number.startswith("T2031-")
+    await ticket.act("dispatch", "disp1", ["dispatcher"], technician="tech1")
+    await ticket.act("arrive", "tech1", ["technician"])
+    resolved = await ticket.act(
+        "resolve",
+        "tech1",
+        ["technician"],
+        work_summary="fuse",
+        labor_minutes=60,
+        parts=[],
+        customer_signature="Li Lei",
+    )
+    assert resolved.invoice is not None and resolved.invoice.number == "INV-2031-000001"

@@ -1,0 +1,302 @@
+"""Messages sent exactly once: escalation emails to staff (R16) and survey cards to customers by
+email or SMS (R22).
+
+Every message goes through an outbox row in `notifications`, unique per (key, channel,
+recipient). The row is written `pending` before sending and marked `sent` once the mail server
+or SMS gateway has accepted the message; a retried or redelivered activity finds it `sent` (or
+`skipped`, or `rejected`) and sends nothing.
+
+Where "exactly once" can become "twice": the outbox and the mail server cannot commit together.
+If the server accepts the message and the worker dies (or the database fails) before the row is
+marked `sent`, the retry finds the row `pending` and sends the message again. The same happens
+when an attempt outlives its start-to-close timeout and Temporal runs the retry alongside it,
+so give these activities a timeout longer than `smtp_timeout_seconds`. Every attempt at an
+email carries the same Message-ID, derived from (key, channel, recipient), so a receiving mail
+system or client can drop the duplicate; an SMS has no such header. Marking the row before
+sending would close this window by opening a worse one: a crash would lose the message.
+
+Statuses: `pending` (not sent yet, or the last attempt failed and Temporal retries), `sent`,
+`skipped` (no sender configured for the channel: logged, never sent later), `rejected` (refused
+for good: an SMTP 5xx to the recipient, or an HTTP 400/422 from the SMS gateway: logged, not
+retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import urllib.request
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from typing import Protocol
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
+
+import aiosmtplib
+from sqlalchemy import ColumnElement, Table, and_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.escalation import EscalationNotice
+from models.messages import EMAIL, PENDING, REJECTED, SENT, SKIPPED, SMS, OutgoingMessage
+from models.settings import Settings
+from models.tables import NotificationRecord, User, utcnow
+
+log = logging.getLogger("aftersales.notify")
+
+OUTBOX_KEY = ["key", "channel", "recipient"]
+MAX_KEY, MAX_RECIPIENT = 200, 254  # the outbox's column sizes
+SMS_REJECTED = {400, 422}  # the gateway says this message or number is wrong; others may pass
+
+
+class MessageRejected(Exception):
+    """The server refused the message for good; sending it again would not help."""
+
+
+class Sender(Protocol):
+    channel: str
+
+    async def send(self, message: OutgoingMessage) -> None:
+        """Hands the message over. Raises MessageRejected when it is refused for good, any
+        other exception when a later attempt may succeed."""
+        ...
+
+
+def message_id(message: OutgoingMessage, domain: str) -> str:
+    """The same Message-ID on every attempt at the same message, so receivers can de-duplicate."""
+    digest = hashlib.sha256(
+        f"{message.key}\n{message.channel}\n{message.recipient}".encode()
+    ).hexdigest()
+    return f"<{digest[:40]}@{domain}>"
+
+
+class SmtpSender:
+    """Email through the configured SMTP server."""
+
+    channel = EMAIL
+
+    def __init__(self, settings: Settings) -> None:
+        if not settings.smtp_host:
+            raise ValueError("no SMTP server: smtp_host is not set")
+        self.settings = settings
+        sender = parseaddr(settings.smtp_from)[1]
+        self.domain = sender.rpartition("@")[2] or "aftersales.localhost"
+
+    def compose(self, message: OutgoingMessage) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self.settings.smtp_from
+        email["To"] = message.recipient
+        email["Subject"] = " ".join(message.subject.split())  # no line breaks in a header
+        email["Date"] = formatdate(usegmt=True)
+        email["Message-ID"] = message_id(message, self.domain)
+        email.set_content(message.body, charset="utf-8")
+        return email
+
+    async def send(self, message: OutgoingMessage) -> None:
+        settings = self.settings
+        try:
+            email = self.compose(message)
+        except ValueError as bad:  # e.g. an address that is not one
+            raise MessageRejected(f"cannot write an email to {message.recipient!r}: {bad}") from bad
+        try:
+            await aiosmtplib.send(
+                email,
+                hostname=settings.smtp_host,
+                port=settings.smtp_port,
+                username=settings.smtp_username,
+                password=settings.smtp_password,
+                start_tls=settings.smtp_starttls,
+                timeout=settings.smtp_timeout_seconds,
+            )
+        except aiosmtplib.SMTPRecipientsRefused as refused:
+            if all(r.code >= 500 for r in refused.recipients):
+                raise MessageRejected(f"the mail server refused: {refused}") from refused
+            raise
+
+
+class SmsWebhookSender:
+    """SMS through a gateway that takes a JSON POST `{"to": phone, "text": body}`."""
+
+    channel = SMS
+
+    def __init__(self, url: str, timeout_seconds: float = 10) -> None:
+        if urlsplit(url).scheme not in {"http", "https"}:
+            raise ValueError(f"the SMS webhook must be an http(s) URL, not {url!r}")
+        self.url = url
+        self.timeout_seconds = timeout_seconds
+
+    def _post(self, message: OutgoingMessage) -> None:
+        request = urllib.request.Request(
+            self.url,
+            data=json.dumps({"to": message.recipient, "text": message.body}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:
+                response.read()
+        except HTTPError as error:
+            if error.code in SMS_REJECTED:
+                raise MessageRejected(f"the SMS gateway refused: HTTP {error.code}") from error
+            raise
+
+    async def send(self, message: OutgoingMessage) -> None:
+        await asyncio.to_thread(self._post, message)
+
+
+def senders_from(settings: Settings) -> dict[str, Sender]:
+    """A sender for each channel the settings configure; none for the others."""
+    senders: dict[str, Sender] = {}
+    if settings.smtp_host:
+        senders[EMAIL] = SmtpSender(settings)
+    if settings.sms_webhook_url:
+        senders[SMS] = SmsWebhookSender(settings.sms_webhook_url, settings.smtp_timeout_seconds)
+    return senders
+
+
+def _where(message: OutgoingMessage) -> ColumnElement[bool]:
+    return and_(
+        col(NotificationRecord.key) == message.key,
+        col(NotificationRecord.channel) == message.channel,
+        col(NotificationRecord.recipient) == message.recipient,
+    )
+
+
+def _open(engine: Engine, message: OutgoingMessage) -> str:
+    """The message's outbox row, written `pending` if it is not there; its status."""
+    table: Table = NotificationRecord.__table__  # type: ignore[attr-defined]
+    with engine.begin() as connection:
+        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+        values = {
+            "key": message.key,
+            "channel": message.channel,
+            "recipient": message.recipient,
+            "subject": message.subject,
+            "status": PENDING,
+            "created_at": utcnow(),
+        }
+        connection.execute(
+            dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=OUTBOX_KEY)
+        )
+        status: str = connection.execute(
+            select(col(NotificationRecord.status)).where(_where(message))
+        ).scalar_one()
+        return status
+
+
+def _close(engine: Engine, message: OutgoingMessage, status: str, at: datetime | None) -> str:
+    """Marks a pending row with its final status; the status the row has now."""
+    with engine.begin() as connection:
+        connection.execute(
+            update(NotificationRecord)
+            .where(_where(message), col(NotificationRecord.status) == PENDING)
+            .values(status=status, sent_at=at)
+        )
+        final: str = connection.execute(
+            select(col(NotificationRecord.status)).where(_where(message))
+        ).scalar_one()
+        return final
+
+
+def _staff_emails(engine: Engine, roles: list[str]) -> list[str]:
+    """The email addresses of the active users with any of `roles`, each once."""
+    wanted = set(roles)
+    with Session(engine) as db:
+        users = db.exec(
+            select(User).where(col(User.active).is_(True), col(User.email).is_not(None))
+        ).all()
+    return sorted(
+        {u.email.strip() for u in users if u.email and u.email.strip() and wanted & set(u.roles)}
+    )
+
+
+def _check(message: OutgoingMessage) -> None:
+    """A message the outbox cannot hold is a bug in the caller; retrying would not fix it."""
+    if not message.key or len(message.key) > MAX_KEY:
+        raise ApplicationError(
+            f"a message key must have 1 to {MAX_KEY} characters: {message.key!r}",
+            type="BadMessage",
+            non_retryable=True,
+        )
+    if not message.recipient or len(message.recipient) > MAX_RECIPIENT:
+        raise ApplicationError(
+            f"a recipient must have 1 to {MAX_RECIPIENT} characters: {message.recipient!r}",
+            type="BadMessage",
+            non_retryable=True,
+        )
+
+
+class NotifyActivities:
+    """Sends messages through `senders` (one per channel), each exactly once, via the outbox."""
+
+    def __init__(self, engine: Engine, senders: dict[str, Sender]) -> None:
+        self.engine = engine
+        self.senders = senders
+
+    async def _deliver(self, message: OutgoingMessage) -> str:
+        _check(message)
+        status = await asyncio.to_thread(_open, self.engine, message)
+        if status != PENDING:
+            return status
+        sender = self.senders.get(message.channel)
+        if sender is None:
+            log.warning(
+                "no %s channel configured: %r to %s recorded as skipped, not sent",
+                message.channel,
+                message.key,
+                message.recipient,
+            )
+            return await asyncio.to_thread(_close, self.engine, message, SKIPPED, None)
+        try:
+            await sender.send(message)
+        except MessageRejected as refused:
+            log.error("%r to %s rejected, not retried: %s", message.key, message.recipient, refused)
+            return await asyncio.to_thread(_close, self.engine, message, REJECTED, None)
+        return await asyncio.to_thread(_close, self.engine, message, SENT, utcnow())
+
+    @activity.defn
+    async def send_message(self, message: OutgoingMessage) -> str:
+        """Sends `message` unless it was sent (or skipped, or rejected) before; returns the
+        status: `sent`, `skipped` or `rejected`. Raises when it may work later."""
+        return await self._deliver(message)
+
+    @activity.defn
+    async def notify_escalation(self, notice: EscalationNotice) -> int:
+        """R16: emails the escalation to the active staff in its notify roles, once each;
+        returns how many have it now."""
+        escalation = notice.escalation
+        recipients = await asyncio.to_thread(_staff_emails, self.engine, escalation.notify_roles)
+        if not recipients:
+            log.warning(
+                "escalation %s (%s, ticket %s): no active user with role %s has an email",
+                escalation.id,
+                escalation.kind,
+                notice.ticket_number,
+                " or ".join(escalation.notify_roles),
+            )
+            return 0
+        key = f"escalation:{escalation.id}{notice.key}"
+        messages = [OutgoingMessage(key, EMAIL, r, notice.subject, notice.body) for r in recipients]
+        # All at once, so an attempt takes one SMTP timeout however many people are told, and
+        # one failing recipient does not hold back the others.
+        results = await asyncio.gather(*map(self._deliver, messages), return_exceptions=True)
+        failures: list[BaseException] = []
+        for recipient, result in zip(recipients, results, strict=True):
+            if isinstance(result, BaseException):
+                log.warning("escalation email %r to %s failed: %s", key, recipient, result)
+                failures.append(result)
+        for failure in failures:
+            if not isinstance(failure, Exception) or isinstance(failure, ApplicationError):
+                raise failure  # cancelled, or a bug no retry fixes
+        if failures:
+            raise RuntimeError(
+                f"{len(failures)} of {len(recipients)} escalation emails not sent yet "
+                f"(retried; the others are not sent again): {failures[0]}"
+            ) from failures[0]
+        return results.count(SENT)

@@ -1,0 +1,31 @@
+"""Messages to people outside the workflows: escalation emails to staff (R16) and survey cards
+to customers by email or SMS (R22). Pure data, so workflows can import it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EMAIL = "email"
+SMS = "sms"
+
+SENT = "sent"
+SKIPPED = "skipped"
+REJECTED = "rejected"
+PENDING = "pending"
+
+
+@dataclass
+class OutgoingMessage:
+    """One message to one recipient; it is sent at most once per (key, channel, recipient).
+
+    `key` names the occasion (`escalation:<id>`, `survey:<ticket id>`, ...): the same key sent
+    again to the same recipient on the same channel is the same message, not a new one.
+    """
+
+    key: str
+    channel: str
+    """`email` or `sms`."""
+    recipient: str
+    """An email address or a phone number, depending on the channel."""
+    subject: str
+    body: str
