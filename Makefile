@@ -26,6 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.worktime
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,6 @@ import json
 import uuid
 from collections.abc import Awaitable
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
@@ -24,7 +23,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from models.entitlement import ServiceType
-from models.policy import Calendar, Policy
+from models.policy import Policy
 from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
 from models.ticket import (
     ActionRequest,
@@ -38,7 +37,6 @@ from models.ticket import (
     TicketStart,
     TicketState,
 )
-from models.worktime import WorkCalendar
 from workflows import ticket as ticket_workflow
 from workflows.ticket import TicketWorkflow
 
@@ -119,18 +117,11 @@ def internal_call_in(job: InternalJobRequest) -> CallInRequest:
 
 def service_clock(policy: Policy, zone: str, now: datetime) -> ServiceClock:
     """R12–R15: the zone's deadline terms as they stand at call-in, holidays resolved."""
-    calendar = policy.calendars[policy.zones[zone].calendar]
     return ServiceClock(
-        calendar=_resolved(calendar.model_dump_json(), now.year),
+        calendar=policy.work_calendar(zone, now),
         arrival_hours=policy.zones[zone].arrival_hours,
         warning_fraction=policy.deadlines.warning_fraction,
     )
-
-
-@lru_cache(maxsize=64)
-def _resolved(calendar: str, year: int) -> WorkCalendar:
-    """Resolving a country's holidays takes milliseconds: once per calendar and year."""
-    return Calendar.model_validate_json(calendar).resolve(range(year - 1, year + 2))
 
 
 async def call_in(

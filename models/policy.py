@@ -1,4 +1,5 @@
-"""The policy file (TOML): calendars, zones, billing and survey timing (R12, R13, R21, R22).
+"""The policy file (TOML): calendars, zones, deadlines, billing, survey timing and complaints
+(R12, R13, R16, R21, R22, R26).
 
 A policy loads whole or not at all: any problem raises PolicyError naming file, key and
 problem, so a bad file stops start-up instead of half-loading.
@@ -6,17 +7,31 @@ problem, so a bad file stops start-up instead of half-loading.
 
 from __future__ import annotations
 
+import functools
 import tomllib
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from models.worktime import WorkCalendar
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_HOURS = 24 * 366  # a deadline or delay beyond a year is a typo, not a policy
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
@@ -31,7 +46,33 @@ def minutes_of(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
+@functools.cache
+def _supported_countries() -> frozenset[str]:
+    import holidays  # imported on first use: it takes about 0.1 s
+
+    return frozenset(holidays.list_supported_countries())
+
+
+@functools.lru_cache(maxsize=32)
+def _country_days(code: str, years: tuple[int, ...]) -> tuple[frozenset[date], frozenset[date]]:
+    """A country's days off and make-up working days in `years`, from the `holidays` package."""
+    import holidays
+
+    country = holidays.country_holidays(code, years=years)
+    # `weekend_workdays` holds make-up days of years other than those asked for, too.
+    make_up_days = frozenset(day for day in country.weekend_workdays if day.year in years)
+    return frozenset(country), make_up_days
+
+
+def _iso_dates_in(days: frozenset[date], years: frozenset[int]) -> list[str]:
+    return sorted(day.isoformat() for day in days if day.year in years)
+
+
 class Calendar(_Strict):
+    """Working time for deadlines (R12). Whether a date works, strongest rule first:
+    extra_holidays, extra_workdays, the country's holidays, the country's make-up working days
+    (`weekend_workdays` of the `holidays` package), the weekly workdays."""
+
     timezone: str
     workdays: list[Weekday] = Field(min_length=1)
     hours: list[tuple[HHMM, HHMM]] = Field(min_length=1)
@@ -60,6 +101,40 @@ class Calendar(_Strict):
             previous_end = minutes_of(end)
         return spans
 
+    @field_validator("holidays")
+    @classmethod
+    def _known_country(cls, holidays: str | list[date]) -> str | list[date]:
+        if isinstance(holidays, str) and holidays not in _supported_countries():
+            raise ValueError(f"unknown country code '{holidays}'")
+        return holidays
+
+    @field_validator("extra_workdays")
+    @classmethod
+    def _not_also_extra_holidays(cls, workdays: list[date], info: ValidationInfo) -> list[date]:
+        both = sorted(set(workdays) & set(info.data.get("extra_holidays", [])))
+        if both:
+            listed = ", ".join(day.isoformat() for day in both)
+            raise ValueError(f"{listed} also in extra_holidays: a date is either off or working")
+        return workdays
+
+    def resolve(self, years: Iterable[int]) -> WorkCalendar:
+        """This calendar as plain data for workflows (R12), with the days off and make-up days
+        of `years` only: outside them just the weekly workdays apply."""
+        wanted = frozenset(years)
+        if isinstance(self.holidays, str):
+            country_off, make_up_days = _country_days(self.holidays, tuple(sorted(wanted)))
+        else:
+            country_off, make_up_days = frozenset(self.holidays), frozenset()
+        extra_off = frozenset(self.extra_holidays)
+        working = ((make_up_days - country_off) | frozenset(self.extra_workdays)) - extra_off
+        return WorkCalendar(
+            timezone=self.timezone,
+            workdays=sorted({WEEKDAYS.index(day) for day in self.workdays}),
+            spans=[[minutes_of(start), minutes_of(end)] for start, end in self.hours],
+            holidays=_iso_dates_in(country_off | extra_off, wanted),
+            extra_workdays=_iso_dates_in(working, wanted),
+        )
+
 
 class Zone(_Strict):
     calendar: str
@@ -72,15 +147,43 @@ class Billing(_Strict):
     small_fee_threshold: Decimal = Field(Decimal("200.00"), ge=0, decimal_places=2)
 
 
+class Deadlines(_Strict):
+    # R12, R16: the warning comes when this share of the arrival working time has passed.
+    warning_fraction: float = Field(0.8, gt=0, lt=1, allow_inf_nan=False)
+
+
 class Survey(_Strict):
-    delay_hours: float = Field(24, ge=0, le=MAX_HOURS, allow_inf_nan=False)
+    delay_hours: float = Field(24, ge=0, le=MAX_HOURS, allow_inf_nan=False)  # R22
+    # After the card is sent: one reminder if unanswered, then the card expires.
+    reminder_hours: float = Field(48, gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    expiry_hours: float = Field(168, gt=0, le=MAX_HOURS, allow_inf_nan=False, validate_default=True)
+
+    @field_validator("expiry_hours")
+    @classmethod
+    def _expires_after_the_reminder(cls, expiry: float, info: ValidationInfo) -> float:
+        reminder = info.data.get("reminder_hours")
+        if reminder is not None and expiry <= reminder:
+            raise ValueError(
+                f"must be more than reminder_hours ({reminder:g}), so the reminder goes out"
+                " before the card expires"
+            )
+        return expiry
+
+
+class Complaints(_Strict):
+    # R26 (A2): a second complaint from the customer about the product within this window is
+    # flagged as repeated.
+    repeat_window_days: int = Field(90, ge=1, le=3650)
 
 
 class Policy(_Strict):
     calendars: dict[str, Calendar] = Field(min_length=1)
     zones: dict[str, Zone] = Field(min_length=1)
+    deadlines: Deadlines = Deadlines()
     billing: Billing = Billing()
     survey: Survey = Survey()
+    complaints: Complaints = Complaints()
+    _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _zones_name_known_calendars(self) -> Policy:
@@ -91,6 +194,18 @@ class Policy(_Strict):
                     f"zones.{name}.calendar: unknown calendar '{zone.calendar}' (known: {known})"
                 )
         return self
+
+    def work_calendar(self, zone: str, around: datetime) -> WorkCalendar:
+        """The working time of `zone` (R12) near `around`, holidays known from the year before
+        to the year after: ample for arrival and same-day deadlines (R12, R15), hours or days
+        away; only a deadline of most of MAX_HOURS could run past them. KeyError if unknown.
+        Resolved once per calendar and year: a country's holidays take milliseconds."""
+        name = self.zones[zone].calendar
+        key = (name, around.year)
+        if key not in self._resolved:
+            years = range(around.year - 1, around.year + 2)
+            self._resolved[key] = self.calendars[name].resolve(years)
+        return self._resolved[key]
 
 
 class PolicyError(Exception):

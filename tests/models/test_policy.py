@@ -1,16 +1,20 @@
-"""The policy file (shared/spec/api.md "The policy file"; R12, R13, R21, R22): the shipped
-default holds the regulation's values, and a bad file is refused whole with a message naming
-the file, the key and the problem."""
+"""The policy file (shared/spec/api.md "The policy file"; R12, R13, R16, R21, R22, R26): the
+shipped default holds the regulation's values, calendars resolve to working time with the
+country's holidays and make-up days, and a bad file is refused whole with a message naming the
+file, the key and the problem."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from models.policy import PolicyError, load_policy
+from cli import app
+from models.policy import Calendar, PolicyError, load_policy
 
 SHIPPED = Path(str(resources.files("models").joinpath("default_policy.toml")))
 MINIMAL = """
@@ -164,6 +168,54 @@ BAD_POLICIES = {
         ["zones"],
         ["field required"],
     ),
+    "unknown country code": (
+        MINIMAL.replace('holidays = "CN"', 'holidays = "XX"'),
+        ["calendars.office.holidays"],
+        ["unknown country code 'XX'"],
+    ),
+    "a date both an extra holiday and an extra workday": (
+        MINIMAL.replace(
+            'holidays = "CN"',
+            'holidays = "CN"\nextra_holidays = [2026-10-10]\nextra_workdays = [2026-10-10]',
+        ),
+        ["calendars.office.extra_workdays"],
+        ["2026-10-10 also in extra_holidays"],
+    ),
+    "survey card expiring at its reminder": (
+        MINIMAL + "\n[survey]\nreminder_hours = 48\nexpiry_hours = 48\n",
+        ["survey.expiry_hours"],
+        ["more than reminder_hours (48)"],
+    ),
+    "survey reminder after the default expiry": (
+        MINIMAL + "\n[survey]\nreminder_hours = 200\n",
+        ["survey.expiry_hours"],
+        ["more than reminder_hours (200)"],
+    ),
+    "warning fraction of 1": (
+        MINIMAL + "\n[deadlines]\nwarning_fraction = 1\n",
+        ["deadlines.warning_fraction"],
+        ["less than 1"],
+    ),
+    "warning fraction of 0": (
+        MINIMAL + "\n[deadlines]\nwarning_fraction = 0\n",
+        ["deadlines.warning_fraction"],
+        ["greater than 0"],
+    ),
+    "repeat-complaint window of 0 days": (
+        MINIMAL + "\n[complaints]\nrepeat_window_days = 0\n",
+        ["complaints.repeat_window_days"],
+        ["greater than or equal to 1"],
+    ),
+    "repeat-complaint window over ten years": (
+        MINIMAL + "\n[complaints]\nrepeat_window_days = 3651\n",
+        ["complaints.repeat_window_days"],
+        ["less than or equal to 3650"],
+    ),
+    "repeat-complaint window of a fractional day": (
+        MINIMAL + "\n[complaints]\nrepeat_window_days = 1.5\n",
+        ["complaints.repeat_window_days"],
+        ["valid integer"],
+    ),
 }
 
 
@@ -210,3 +262,75 @@ def test_infinite_hours_are_impossible_values(tmp_path: Path, text: str, key: st
     # "an impossible value stops start-up": a deadline that never comes is not a deadline
     # (R12), a survey that never goes out breaks R22 ("every one, never a sample").
     assert key in refusal(write(tmp_path, text))
+
+
+def test_shipped_default_holds_deadline_survey_and_complaint_timing() -> None:
+    policy = load_policy(None)
+    assert policy.deadlines.warning_fraction == 0.8  # R12, R16
+    assert (policy.survey.reminder_hours, policy.survey.expiry_hours) == (48, 168)  # R22
+    assert policy.complaints.repeat_window_days == 90  # R26 (A2)
+    assert policy.calendars["office"].extra_holidays == []
+    assert policy.calendars["office"].extra_workdays == []
+
+
+def test_unlisted_timing_sections_take_their_defaults(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, MINIMAL))
+    assert policy.deadlines.warning_fraction == 0.8
+    assert policy.survey.expiry_hours == 168
+    assert policy.complaints.repeat_window_days == 90
+
+
+def test_a_country_calendar_resolves_with_its_holidays_and_make_up_days() -> None:
+    # R12: China's 2026 National Day holiday (Oct 1–7) is off; its make-up days Sun Sep 20 and
+    # Sat Oct 10 work. Only 2026 is asked for, though the package knows make-up days of 2001.
+    office = load_policy(None).calendars["office"].resolve([2026])
+    assert {f"2026-10-0{day}" for day in (1, 2, 3, 5, 6, 7)} <= set(office.holidays)
+    assert {"2026-09-20", "2026-10-10"} <= set(office.extra_workdays)
+    assert all(day.startswith("2026-") for day in office.holidays + office.extra_workdays)
+    assert (office.timezone, office.workdays) == ("Asia/Shanghai", [0, 1, 2, 3, 4])
+    assert office.spans == [[510, 720], [780, 1050]]
+    assert office.is_working_day(date(2026, 10, 10))
+    assert not office.is_working_day(date(2026, 10, 7))
+
+
+def test_extra_holidays_beat_extra_workdays_beat_country_days() -> None:
+    calendar = Calendar(
+        timezone="Asia/Shanghai",
+        workdays=["mon", "tue", "wed", "thu", "fri"],
+        hours=[("08:30", "17:30")],
+        holidays="CN",
+        extra_holidays=[date(2026, 10, 10), date(2026, 11, 27)],  # a make-up day, a Friday
+        extra_workdays=[date(2026, 10, 2), date(2026, 11, 28)],  # a holiday, a Saturday
+    )
+    resolved = calendar.resolve([2026])
+    assert not resolved.is_working_day(date(2026, 10, 10))
+    assert not resolved.is_working_day(date(2026, 11, 27))
+    assert resolved.is_working_day(date(2026, 10, 2))
+    assert resolved.is_working_day(date(2026, 11, 28))
+    assert resolved.is_working_day(date(2026, 9, 20))  # the country's make-up day stays
+
+
+def test_a_list_of_dates_is_the_holidays() -> None:
+    calendar = Calendar(
+        timezone="UTC", workdays=["mon"], hours=[("00:00", "24:00")], holidays=[date(2026, 6, 1)]
+    )
+    resolved = calendar.resolve([2026])
+    assert (resolved.holidays, resolved.extra_workdays) == (["2026-06-01"], [])
+    assert not resolved.is_working_day(date(2026, 6, 1))
+    assert resolved.is_working_day(date(2026, 6, 8))
+
+
+def test_a_zones_work_calendar_knows_the_year_before_to_the_year_after() -> None:
+    calendar = load_policy(None).work_calendar("suburban", datetime(2026, 6, 1, tzinfo=UTC))
+    years = {int(day[:4]) for day in calendar.holidays}
+    assert years == {2025, 2026, 2027}
+    ring = load_policy(None).work_calendar("ring_1", datetime(2026, 6, 1, tzinfo=UTC))
+    assert (ring.timezone, ring.spans, ring.holidays) == ("UTC", [[0, 1440]], [])
+
+
+def test_policy_check_names_the_file_and_key_of_a_bad_value(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL.replace('holidays = "CN"', 'holidays = "XX"'), "site.toml")
+    ran = CliRunner().invoke(app, ["policy", "check", str(path)])
+    assert ran.exit_code != 0
+    assert str(path) in ran.stderr and "calendars.office.holidays" in ran.stderr, ran.stderr
+    assert "unknown country code 'XX'" in ran.stderr
