@@ -1,0 +1,337 @@
+"""The complaint workflow: one customer complaint from receipt to closure (R25, R26, A2, R16).
+
+Started by staff who record a complaint (`POST /complaints`) or by a survey card that carries
+one (the `Survey` workflow, as a child). On start it is numbered and checked for a repeat (A2),
+and a `complaint` escalation goes to the service director (R26: every complaining customer is
+visited). Its steps arrive as the `act` update, decided by `models/complaint.py` and refused by
+the validator (leaving no trace in history). A serious complaint raises a `serious_complaint`
+escalation for the VP at once (R25). It ends when closed, which needs the visit and the reply.
+
+Deterministic and sandbox-safe: activities do every write; notices go out in the background so
+no update waits for a mail server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.complaint import ComplaintActivities
+    from activities.notify import NotifyActivities
+    from models.complaint import (
+        STEP_BODIES,
+        ComplaintAction,
+        ComplaintEvent,
+        ComplaintState,
+        RegisteredRequest,
+        Severity,
+        Step,
+        allowed_actions,
+        blocked,
+        missing_role,
+    )
+    from models.escalation import (
+        ACKNOWLEDGE_UPDATE,
+        NOT_AN_OWNER,
+        UNKNOWN_ESCALATION,
+        AcknowledgeRequest,
+        Escalation,
+        EscalationKind,
+        EscalationNotice,
+        may_acknowledge,
+        new_escalation,
+    )
+    from models.followup import ComplaintStart
+
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+NOTIFY_TIMEOUT = timedelta(minutes=5)  # longer than a few SMTP timeouts (activities/notify.py)
+NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
+# A visit recorded "now" by a client whose clock runs a little ahead is still not in the future.
+CLOCK_TOLERANCE = timedelta(minutes=5)
+
+# Error types the API translates to HTTP answers (the same names as the ticket's).
+INVALID_TRANSITION = "InvalidTransition"
+FORBIDDEN = "Forbidden"
+INVALID_PAYLOAD = "InvalidPayload"
+
+
+def _refuse(message: str, error_type: str, **details: Any) -> ApplicationError:
+    return ApplicationError(message, details, type=error_type, non_retryable=True)
+
+
+def _field_error(field: str, message: str, error_type: str) -> ApplicationError:
+    return _refuse(
+        message,
+        INVALID_PAYLOAD,
+        errors=[{"loc": [field], "msg": message, "type": error_type}],
+    )
+
+
+@workflow.defn(name="Complaint")
+class ComplaintWorkflow:
+    @workflow.init
+    def __init__(self, start: ComplaintStart) -> None:
+        self.state = ComplaintState(
+            workflow_id=workflow.info().workflow_id, start=start, updated_at=workflow.now()
+        )
+        self.lock = asyncio.Lock()
+        self.is_registered = False
+        self.outbox: list[EscalationNotice] = []
+
+    @workflow.run
+    async def run(self, start: ComplaintStart) -> ComplaintState:
+        async with self.lock:
+            await self._register()
+        while True:
+            await workflow.wait_condition(
+                lambda: bool(self.outbox) or self.state.closed_at is not None
+            )
+            while self.outbox:
+                await self._notify(self.outbox[0])
+                self.outbox.pop(0)
+            if self.state.closed_at is not None:
+                break
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.state
+
+    async def _register(self) -> None:
+        """R26, A2: number the complaint, flag a repeat, and send it to the director."""
+        state, start = self.state, self.state.start
+        registered = await workflow.execute_local_activity_method(
+            ComplaintActivities.register_complaint,
+            state,
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+        )
+        state.complaint_id = registered.complaint_id
+        state.repeated = registered.repeated
+        state.previous_complaint_id = registered.previous_complaint_id
+        received = {
+            "received_via": start.received_via,
+            "text": start.text,
+            "repeated": state.repeated,
+            "previous_complaint_id": state.previous_complaint_id,
+        }
+        self._step("received", start.recorded_by, received, at=start.received_at)
+        self._raise(EscalationKind.COMPLAINT)
+        await self._project()
+        self.is_registered = True
+
+    @workflow.query
+    def state_query(self) -> ComplaintState:
+        return self.state
+
+    @workflow.update
+    async def registered(self, request: RegisteredRequest) -> ComplaintState:
+        """Answers with the complaint once it is numbered and projected."""
+        await workflow.wait_condition(lambda: self.is_registered)
+        return self.state
+
+    @workflow.update
+    async def act(self, request: ComplaintAction) -> ComplaintState:
+        """One step of the complaint (R25, R26), recorded with who and when (R11)."""
+        async with self.lock:
+            # Another step may have landed between this one's validation and now.
+            self._validate_act(request)
+            await self._apply(request)
+            return self.state
+
+    @act.validator
+    def _validate_act(self, request: ComplaintAction) -> None:
+        facts = self.state.facts
+        if not self.is_registered:
+            raise _refuse(
+                "the complaint is still being registered",
+                INVALID_TRANSITION,
+                status=self.state.status.value,
+                allowed_actions=[],
+            )
+        if why := blocked(request.action, facts):
+            raise _refuse(
+                f"'{request.action}' is not allowed: {why}",
+                INVALID_TRANSITION,
+                status=self.state.status.value,
+                allowed_actions=allowed_actions(facts),
+            )
+        if why := missing_role(request.action, request.roles, facts):
+            raise _refuse(why, FORBIDDEN)
+        try:
+            body = STEP_BODIES[request.action].model_validate(request.data)
+        except ValidationError as invalid:
+            raise _refuse(
+                f"invalid '{request.action}' request",
+                INVALID_PAYLOAD,
+                errors=invalid.errors(include_url=False, include_context=False),
+            ) from None
+        data = body.model_dump(mode="json")
+        if request.action == Step.REPLY and facts.serious and data["method"] != "letter":
+            raise _field_error(
+                "method",
+                "a serious complaint's outcome is told in writing: method must be 'letter' (R25)",
+                "written_reply_required",
+            )
+        if request.action == Step.VISIT:
+            visited_at = datetime.fromisoformat(data["visited_at"])
+            if visited_at > workflow.now() + CLOCK_TOLERANCE:
+                raise _field_error(
+                    "visited_at", "a visit is recorded once it has happened", "in_the_future"
+                )
+            if visited_at < self.state.start.received_at:
+                raise _field_error(
+                    "visited_at",
+                    "the visit cannot come before the complaint was received",
+                    "before_complaint",
+                )
+
+    async def _apply(self, request: ComplaintAction) -> None:
+        state, now = self.state, workflow.now()
+        body = STEP_BODIES[request.action].model_validate(request.data)
+        data = body.model_dump(mode="json", exclude_none=True)
+        record = {**data, "by": request.actor, "at": now.isoformat()}
+        match request.action:
+            case Step.TRIAGE:
+                state.severity, state.triage = data["severity"], record
+                if state.severity == Severity.SERIOUS:
+                    self._raise(EscalationKind.SERIOUS_COMPLAINT)  # R25: to the VP at once
+            case Step.VP_REVIEW:
+                state.vp_review = record
+            case Step.REPLY:
+                state.reply = record
+            case Step.VISIT:
+                state.visit = record
+            case Step.CLOSE:
+                state.closed_at, state.closed_by = now, request.actor
+                # Closed means handled: its escalations leave the open list with it (R16).
+                for escalation in state.escalations:
+                    if escalation.is_open:
+                        self._acknowledge(escalation, request.actor, "closed with the complaint")
+        self._step(request.action, request.actor, data)
+        await self._project()
+
+    @workflow.update(name=ACKNOWLEDGE_UPDATE)
+    async def acknowledge(self, request: AcknowledgeRequest) -> Escalation:
+        """R16: an owner (or a director or admin) takes the escalation off the open list; a
+        second acknowledgement answers with it unchanged."""
+        async with self.lock:
+            self._validate_acknowledge(request)
+            escalation = self._escalation(request.escalation_id)
+            assert escalation is not None
+            if escalation.is_open:
+                self._acknowledge(escalation, request.actor, request.note)
+                await self._project()
+            return escalation
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
+        escalation = self._escalation(request.escalation_id)
+        if escalation is None:
+            raise _refuse(
+                f"complaint {self.state.complaint_id} has no escalation '{request.escalation_id}'",
+                UNKNOWN_ESCALATION,
+            )
+        if not may_acknowledge(escalation, request.roles):
+            roles = sorted({*escalation.notify_roles, "director", "admin"})
+            raise _refuse(
+                f"acknowledging a '{escalation.kind}' escalation needs the role "
+                + " or ".join(roles),
+                NOT_AN_OWNER,
+                owner_role=escalation.owner_role,
+            )
+
+    def _escalation(self, escalation_id: str) -> Escalation | None:
+        return next((e for e in self.state.escalations if e.id == escalation_id), None)
+
+    def _acknowledge(self, escalation: Escalation, actor: str, note: str | None) -> None:
+        escalation.acknowledged_at, escalation.acknowledged_by = workflow.now(), actor
+        if note:
+            escalation.details["acknowledge_note"] = note
+        self._step("acknowledge", actor, {"escalation_id": escalation.id, "note": note})
+
+    def _raise(self, kind: EscalationKind) -> None:
+        """R16, R25, R26: record the escalation and queue its notice to the owners."""
+        state, start = self.state, self.state.start
+        assert state.complaint_id is not None
+        suffix = "serious" if kind is EscalationKind.SERIOUS_COMPLAINT else "complaint"
+        escalation = new_escalation(
+            f"{state.complaint_id}-{suffix}",
+            kind,
+            start.ticket_id,
+            state.workflow_id,
+            workflow.now(),
+            None,
+            {
+                "complaint_id": state.complaint_id,
+                "ticket_number": start.ticket_number,
+                "customer": start.customer.name,
+                "technician": start.technician,
+                "repeated": state.repeated,
+            },
+        )
+        state.escalations.append(escalation)
+        self.outbox.append(self._notice(escalation))
+
+    def _notice(self, escalation: Escalation) -> EscalationNotice:
+        state, start = self.state, self.state.start
+        if escalation.kind == EscalationKind.SERIOUS_COMPLAINT:
+            subject = (
+                f"Serious complaint {state.complaint_id} (ticket {start.ticket_number}): "
+                "for the VP's review (R25)"
+            )
+        else:
+            subject = (
+                f"Complaint {state.complaint_id} (ticket {start.ticket_number}): "
+                "the customer is to be visited (R26)"
+            )
+        repeated = (
+            f"\nRepeated: an earlier complaint {state.previous_complaint_id} about the same "
+            "product (A2)."
+            if state.repeated
+            else ""
+        )
+        body = (
+            f"Customer: {start.customer.name}, {start.customer.phone}\n"
+            f"Product: {start.product.model} {start.product.serial_no or ''}\n"
+            f"Technician: {start.technician or '-'}\n"
+            f"Received {start.received_at.isoformat()} via {start.received_via}, "
+            f"recorded by {start.recorded_by}.{repeated}\n\n{start.text}\n"
+        )
+        return EscalationNotice(escalation, start.ticket_number, subject, body)
+
+    async def _notify(self, notice: EscalationNotice) -> None:
+        """R16: the owners are told once; a notice that fails for good is logged, and the
+        escalation stays on the open list regardless."""
+        try:
+            await workflow.execute_activity_method(
+                NotifyActivities.notify_escalation,
+                notice,
+                start_to_close_timeout=NOTIFY_TIMEOUT,
+                retry_policy=NOTIFY_RETRY,
+            )
+        except ActivityError as failed:
+            workflow.logger.error(
+                "escalation %s not notified: %s", notice.escalation.id, failed.cause or failed
+            )
+
+    def _step(
+        self, action: str, actor: str, data: dict[str, Any], at: datetime | None = None
+    ) -> None:
+        state = self.state
+        state.seq += 1
+        state.updated_at = workflow.now()
+        state.timeline.append(
+            ComplaintEvent(state.seq, at or state.updated_at, action, actor, data)
+        )
+
+    async def _project(self) -> None:
+        await workflow.execute_local_activity_method(
+            ComplaintActivities.project_complaint,
+            self.state,
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+        )
