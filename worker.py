@@ -22,9 +22,14 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.billing import BillingActivities
+from activities.complaint import ComplaintActivities
+from activities.notify import NotifyActivities, senders_from
 from activities.projection import ProjectionActivities
+from activities.survey import SurveyActivities
 from models.db import make_engine, migrate
 from models.settings import Settings
+from workflows.complaint import ComplaintWorkflow
+from workflows.survey import SurveyWorkflow
 from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
 
 log = logging.getLogger("aftersales.worker")
@@ -66,14 +71,35 @@ def build_worker(
     *,
     max_concurrent_workflow_tasks: int = 8,
     max_concurrent_activities: int = 32,
+    settings: Settings | None = None,
 ) -> Worker:
+    settings = settings or Settings()
     projection = ProjectionActivities(engine)
     billing = BillingActivities(engine)
+    complaint = ComplaintActivities(engine)
+    survey = SurveyActivities(engine, settings)
+    notify = NotifyActivities(engine, senders_from(settings))
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[TicketWorkflow],
-        activities=[projection.register_ticket, projection.project_step, billing.issue_invoice],
+        workflows=[
+            TicketWorkflow,
+            ComplaintWorkflow,
+            SurveyWorkflow,
+        ],
+        activities=[
+            projection.register_ticket,
+            projection.project_step,
+            billing.issue_invoice,
+            complaint.register_complaint,
+            complaint.project_complaint,
+            survey.project_survey,
+            survey.issue_card,
+            survey.compose,
+            survey.complaint_number,
+            notify.send_message,
+            notify.notify_escalation,
+        ],
         activity_executor=ThreadPoolExecutor(max_concurrent_activities),
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
         graceful_shutdown_timeout=timedelta(seconds=10),
@@ -122,6 +148,7 @@ async def run_worker(settings: Settings) -> None:
         settings.task_queue,
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
+        settings=settings,
     )
     log.info(
         "worker polling task queue %r on %s",

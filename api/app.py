@@ -11,7 +11,17 @@ from fastapi.responses import JSONResponse, Response
 from temporalio.client import Client
 
 from api.deps import Services
-from api.routes import auth, catalog, complaints, escalations, health, reports, tickets, workshop
+from api.routes import (
+    auth,
+    catalog,
+    complaints,
+    escalations,
+    health,
+    reports,
+    surveys,
+    tickets,
+    workshop,
+)
 from models.db import make_engine
 from models.policy import load_policy
 from models.settings import Settings
@@ -50,6 +60,16 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
 
     app = FastAPI(title="aftersales", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
     app.add_exception_handler(HTTPException, _structured_errors)
-    for module in (health, auth, tickets, catalog, workshop, escalations, complaints, reports):
+    for module in (
+        health,
+        auth,
+        tickets,
+        catalog,
+        workshop,
+        escalations,
+        complaints,
+        reports,
+        surveys,
+    ):
         app.include_router(module.router)
     return app

@@ -9,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, ValidationError
 from sqlmodel import Session
 
-from api import ticket_commands, ticket_reads
+from api import survey_reads, ticket_commands, ticket_reads
 from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
@@ -89,8 +89,9 @@ async def open_internal_job(
 
 @router.get("", response_model=list[TicketPublic])
 def list_tickets(
+    app: ServicesDep,
     db: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     response: Response,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     technician: str | None = None,
@@ -121,12 +122,30 @@ def list_tickets(
         offset=offset,
     )
     response.headers["X-Total-Count"] = str(total)
-    return page
+    return _with_surveys(app, db, user, page)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-async def get_ticket(ticket_id: str, app: ServicesDep, _: CurrentUser) -> TicketPublic:
-    return await _read(app, ticket_id)
+def get_ticket(ticket_id: str, app: ServicesDep, db: SessionDep, user: CurrentUser) -> TicketPublic:
+    found = ticket_reads.ticket(db, ticket_id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+    return _with_surveys(app, db, user, [found])[0]
+
+
+def _with_surveys(
+    app: ServicesDep, db: Session, user: User, tickets: list[TicketPublic]
+) -> list[TicketPublic]:
+    """R22: each ticket's survey card; its secret link only for the roles that resend it."""
+    surveys = survey_reads.survey_summaries(
+        db,
+        [t.id for t in tickets],
+        survey_reads.shows_link(user.roles),
+        app.settings.resolved_public_url,
+    )
+    for ticket in tickets:
+        ticket.survey = surveys.get(ticket.id)
+    return tickets
 
 
 @router.get("/{ticket_id}/timeline", response_model=list[TimelineEntryPublic])

@@ -1,0 +1,261 @@
+"""The survey workflow: one resolved ticket's survey card, from resolution to answer or expiry
+(R22, R23).
+
+Started by the ticket workflow as the child `survey-<ticket_id>` when the ticket resolves:
+every resolved ticket gets one, never a sample (R22). It waits until `delay_hours` after the
+resolution, has the card issued (its secret token) and sent by email and SMS, reminds the
+customer once after `reminder_hours`, and expires the card `expiry_hours` after sending. The
+customer's answer arrives as the `answer` update; refusals come from its validator and leave
+no trace in history. A complaint in the answer starts a `Complaint` workflow (R25, R26).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import ValidationError
+
+    from activities.notify import NotifyActivities
+    from activities.survey import SurveyActivities
+    from models.followup import ComplaintStart, SurveyStart
+    from models.messages import SENT, OutgoingMessage
+    from models.survey import (
+        CARD,
+        REMINDER,
+        SurveyAnswer,
+        SurveyNotice,
+        SurveyState,
+        SurveyStatus,
+        answer_errors,
+        checked_answer,
+    )
+
+LOCAL_TIMEOUT = timedelta(seconds=30)
+SEND_TIMEOUT = timedelta(seconds=60)  # longer than the SMTP timeout (activities/notify.py)
+# A channel that is down is retried this long; then the card goes out on the others (R22).
+SEND_GIVE_UP = timedelta(hours=12)
+SEND_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
+COMPLAINT_WORKFLOW = "Complaint"
+CUSTOMER = "customer"
+RECEIVED_VIA_SURVEY = "survey"
+COMPLAINT_WAIT = timedelta(hours=1)  # for the complaint's number; it has its own workflow
+MAX_COMPLAINT_IDS = 20  # `complaint-<ticket>-<n>` ids tried when staff took the first ones
+
+# Error types the API translates to HTTP answers.
+SURVEY_CLOSED = "SurveyClosed"  # already answered: 409
+SURVEY_EXPIRED = "SurveyExpired"  # 404
+SURVEY_NOT_OPEN = "SurveyNotOpen"  # the card has not been sent yet: 404
+INVALID_ANSWER = "InvalidAnswer"  # a rating out of 1–4, a text too long: 422
+
+
+def survey_workflow_id(ticket_id: str) -> str:
+    return f"survey-{ticket_id}"
+
+
+@workflow.defn(name="Survey")
+class SurveyWorkflow:
+    @workflow.init
+    def __init__(self, start: SurveyStart) -> None:
+        self.state = SurveyState(
+            start=start,
+            workflow_id=workflow.info().workflow_id,
+            # From the resolution, not from this start: a late start adds no delay (R22).
+            scheduled_for=start.resolved_at + timedelta(hours=start.terms.delay_hours),
+            updated_at=workflow.now(),
+        )
+        self.lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, start: SurveyStart) -> SurveyState:
+        state, terms = self.state, start.terms
+        await self._project()
+        await self._sleep_until_scheduled()
+        token = await workflow.execute_local_activity_method(
+            SurveyActivities.issue_card, state, start_to_close_timeout=LOCAL_TIMEOUT
+        )
+        sent_at = workflow.now()
+        expires_at = sent_at + timedelta(hours=terms.expiry_hours)
+        async with self.lock:
+            # Open for answers from now: the first channel may reach the customer at once.
+            state.token, state.sent_at, state.expires_at = token, sent_at, expires_at
+            await self._project(SurveyStatus.SENT)
+        channels = await self._deliver(token, CARD, terms.expiry_hours)
+        async with self.lock:
+            state.channels = channels
+            await self._project()
+        reminder_at = sent_at + timedelta(hours=terms.reminder_hours)
+        if not await self._answered_by(reminder_at):
+            remaining = (expires_at - workflow.now()).total_seconds() / 3600
+            await self._deliver(token, REMINDER, max(remaining, 0))
+            async with self.lock:
+                if state.status is SurveyStatus.SENT:
+                    state.reminded_at = workflow.now()
+                    await self._project()
+            if not await self._answered_by(expires_at):
+                async with self.lock:
+                    if state.status is SurveyStatus.SENT:
+                        await self._project(SurveyStatus.EXPIRED)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        if state.complaint_workflow_id is not None:
+            await self._record_complaint_number(state.complaint_workflow_id)
+        return state
+
+    async def _sleep_until_scheduled(self) -> None:
+        delay = self.state.scheduled_for - workflow.now()
+        if delay > timedelta(0):
+            await workflow.sleep(delay)
+
+    async def _answered_by(self, deadline: datetime) -> bool:
+        """Waits for an answer until `deadline`; whether it came."""
+        left = deadline - workflow.now()
+        if left <= timedelta(0):
+            return self._answered()
+        try:
+            await workflow.wait_condition(self._answered, timeout=left)
+        except TimeoutError:
+            return self._answered()
+        return True
+
+    def _answered(self) -> bool:
+        return self.state.status is SurveyStatus.ANSWERED
+
+    async def _deliver(self, token: str, occasion: str, open_hours: float) -> list[str]:
+        """Sends the card (or the reminder) on every channel at once; the channels it reached.
+        A channel that fails for good does not hold back the others."""
+        messages: list[OutgoingMessage] = await workflow.execute_local_activity_method(
+            SurveyActivities.compose,
+            SurveyNotice(self.state.start, token, occasion, open_hours),
+            start_to_close_timeout=LOCAL_TIMEOUT,
+        )
+        if occasion == REMINDER and self.state.status is not SurveyStatus.SENT:
+            return []  # answered while the reminder was being written
+        results = await asyncio.gather(*(self._send(message) for message in messages))
+        return [
+            message.channel
+            for message, result in zip(messages, results, strict=True)
+            if result == SENT
+        ]
+
+    async def _send(self, message: OutgoingMessage) -> str:
+        try:
+            return await workflow.execute_activity_method(
+                NotifyActivities.send_message,
+                message,
+                start_to_close_timeout=SEND_TIMEOUT,
+                schedule_to_close_timeout=SEND_GIVE_UP,
+                retry_policy=SEND_RETRY,
+            )
+        except ActivityError as failed:
+            workflow.logger.warning(
+                "survey %s: %s to %s not sent: %s",
+                message.key,
+                message.channel,
+                message.recipient,
+                failed.cause or failed,
+            )
+            return "failed"
+
+    @workflow.query
+    def state_query(self) -> SurveyState:
+        return self.state
+
+    @workflow.update
+    async def answer(self, answer: SurveyAnswer) -> SurveyState:
+        """R23: the customer's ratings and remarks, once; a complaint in them starts the
+        complaint's workflow (R25, R26)."""
+        async with self.lock:
+            # Expiry or another answer may have landed between validation and now.
+            self._validate_answer(answer)
+            state = self.state
+            state.answer = checked_answer(answer)
+            state.status, state.answered_at = SurveyStatus.ANSWERED, workflow.now()
+            if state.answer.complaint:
+                state.complaint_workflow_id = await self._start_complaint(state.answer.complaint)
+            await self._project()
+            return state
+
+    @answer.validator
+    def _validate_answer(self, answer: SurveyAnswer) -> None:
+        match self.state.status:
+            case SurveyStatus.ANSWERED:
+                raise _refuse("this survey has already been answered", SURVEY_CLOSED)
+            case SurveyStatus.EXPIRED:
+                raise _refuse("this survey has expired", SURVEY_EXPIRED)
+            case SurveyStatus.SCHEDULED:
+                raise _refuse("this survey has not been sent yet", SURVEY_NOT_OPEN)
+        try:
+            checked_answer(answer)
+        except ValidationError as invalid:
+            raise _refuse(
+                "invalid survey answer", INVALID_ANSWER, errors=answer_errors(invalid)
+            ) from None
+
+    async def _start_complaint(self, text: str) -> str:
+        """R25, R26: the complaint goes to its own workflow, which outlives this one."""
+        start = self.state.start
+        complaint = ComplaintStart(
+            ticket_id=start.ticket_id,
+            ticket_number=start.ticket_number,
+            customer=start.customer,
+            product=start.product,
+            technician=start.technician,
+            text=text,
+            received_at=workflow.now(),
+            received_via=RECEIVED_VIA_SURVEY,
+            recorded_by=CUSTOMER,
+            repeat_window_days=start.terms.repeat_window_days,
+        )
+        for n in range(1, MAX_COMPLAINT_IDS + 1):
+            complaint_id = f"complaint-{start.ticket_id}-{n}"
+            try:
+                await workflow.start_child_workflow(
+                    COMPLAINT_WORKFLOW,
+                    complaint,
+                    id=complaint_id,
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                continue  # staff registered a complaint about this ticket under that id
+            return complaint_id
+        raise ApplicationError(
+            f"no free complaint id for ticket {start.ticket_id}", non_retryable=True
+        )
+
+    async def _record_complaint_number(self, complaint_workflow_id: str) -> None:
+        """The survey row names the complaint it raised by the complaint's number."""
+        try:
+            number = await workflow.execute_activity_method(
+                SurveyActivities.complaint_number,
+                complaint_workflow_id,
+                start_to_close_timeout=LOCAL_TIMEOUT,
+                schedule_to_close_timeout=COMPLAINT_WAIT,
+                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            )
+        except ActivityError as failed:
+            workflow.logger.warning(
+                "complaint %s has no number: %s", complaint_workflow_id, failed.cause or failed
+            )
+            return
+        async with self.lock:
+            self.state.complaint_id = number
+            await self._project()
+
+    async def _project(self, status: SurveyStatus | None = None) -> None:
+        state = self.state
+        if status is not None:
+            state.status = status
+        state.updated_at = workflow.now()
+        await workflow.execute_local_activity_method(
+            SurveyActivities.project_survey, state, start_to_close_timeout=LOCAL_TIMEOUT
+        )
+
+
+def _refuse(message: str, error_type: str, **details: object) -> ApplicationError:
+    return ApplicationError(message, details, type=error_type, non_retryable=True)
