@@ -3,25 +3,21 @@ with the workflow's refusals translated into HTTP answers."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
-from collections.abc import Awaitable
-from typing import Any, NoReturn, TypeVar
+from typing import TypeVar
 
 from fastapi import HTTPException, status
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.workflow_answers import in_time, refused, unavailable
 from models.complaint import ComplaintAction, ComplaintCreate, ComplaintState, RegisteredRequest
 from models.followup import ComplaintStart
-from workflows import complaint as complaint_workflow
 from workflows.complaint import ComplaintWorkflow
 
-# How long a request waits for a worker to take its step before answering 504.
-STEP_TIMEOUT_SECONDS = 30
 # Complaints on one ticket are few; this bounds the search for a free workflow id.
 MAX_COMPLAINTS_PER_TICKET = 100
 KEY_MEMO, FINGERPRINT_MEMO = "idempotency_key", "fingerprint"
@@ -40,44 +36,6 @@ def workflow_id(ticket_id: str, n: int) -> str:
 def fingerprint(request: ComplaintCreate) -> str:
     canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _refused(failure: WorkflowUpdateFailedError) -> NoReturn:
-    cause = failure.cause
-    if not isinstance(cause, ApplicationError):
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE, "the complaint could not be updated"
-        )
-    details: dict[str, Any] = cause.details[0] if cause.details else {}
-    match cause.type:
-        case complaint_workflow.INVALID_TRANSITION:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                {"detail": cause.message, "allowed_actions": details.get("allowed_actions", [])},
-            )
-        case complaint_workflow.FORBIDDEN:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message)
-        case complaint_workflow.INVALID_PAYLOAD:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, {"detail": cause.message, **details}
-            )
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, cause.message)
-
-
-def _unavailable(error: RPCError) -> NoReturn:
-    raise HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, f"the workflow service is unavailable: {error.message}"
-    ) from error
-
-
-async def _in_time(step: Awaitable[T]) -> T:
-    try:
-        return await asyncio.wait_for(step, STEP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        raise HTTPException(
-            status.HTTP_504_GATEWAY_TIMEOUT,
-            "no worker took the step in time; it may still be applied: check the complaint",
-        ) from None
 
 
 async def _keyed(client: Client, wid: str) -> tuple[str | None, str | None]:
@@ -147,7 +105,7 @@ async def record(
                 continue
             return await _registered(client, wid)
     except RPCError as error:
-        _unavailable(error)
+        unavailable(error)
     raise HTTPException(
         status.HTTP_409_CONFLICT,
         f"ticket '{start.ticket_id}' has {MAX_COMPLAINTS_PER_TICKET} complaints already",
@@ -157,8 +115,8 @@ async def record(
 async def _registered(client: Client, wid: str) -> ComplaintState:
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, wid)
     try:
-        return await _in_time(
-            handle.execute_update(ComplaintWorkflow.registered, RegisteredRequest())
+        return await in_time(
+            handle.execute_update(ComplaintWorkflow.registered, RegisteredRequest()), "complaint"
         )
     except RPCError as error:
         if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
@@ -171,10 +129,10 @@ async def act(client: Client, wid: str, request: ComplaintAction) -> ComplaintSt
     """One step as the `act` update; raises ComplaintGone when the workflow has ended."""
     handle = client.get_workflow_handle_for(ComplaintWorkflow.run, wid)
     try:
-        return await _in_time(handle.execute_update(ComplaintWorkflow.act, request))
+        return await in_time(handle.execute_update(ComplaintWorkflow.act, request), "complaint")
     except WorkflowUpdateFailedError as failure:
-        _refused(failure)
+        refused(failure, "complaint")
     except RPCError as error:
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise ComplaintGone(wid) from error
-        _unavailable(error)
+        unavailable(error)

@@ -3,14 +3,11 @@ refusals translated into HTTP answers."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable
 from datetime import UTC, datetime
-from typing import Any, NoReturn
 
 from fastapi import HTTPException, status
 from temporalio.client import (
@@ -19,9 +16,10 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.workflow_answers import in_time, refused, unavailable
 from models.entitlement import ServiceType
 from models.policy import Policy
 from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
@@ -37,11 +35,8 @@ from models.ticket import (
     TicketStart,
     TicketState,
 )
-from workflows import ticket as ticket_workflow
 from workflows.ticket import TicketWorkflow
 
-# How long a request waits for a worker to take its step before answering 504.
-STEP_TIMEOUT_SECONDS = 30
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0d7e0c-6a44-4f5e-9b7e-0d8f6f1f3a11")
 
 
@@ -66,42 +61,6 @@ def fingerprint(request: CallInRequest) -> str:
         del call["customer"]["email"]  # keeps the keys of calls made before it existed
     canonical = json.dumps(call, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _refused(failure: WorkflowUpdateFailedError) -> NoReturn:
-    cause = failure.cause
-    if not isinstance(cause, ApplicationError):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the ticket could not be updated")
-    details: dict[str, Any] = cause.details[0] if cause.details else {}
-    match cause.type:
-        case ticket_workflow.INVALID_TRANSITION:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                {"detail": cause.message, "allowed_actions": details.get("allowed_actions", [])},
-            )
-        case ticket_workflow.FORBIDDEN:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message)
-        case ticket_workflow.INVALID_PAYLOAD | ticket_workflow.IDEMPOTENCY_KEY_REUSED:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, {"detail": cause.message, **details}
-            )
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, cause.message)
-
-
-def _unavailable(error: RPCError) -> NoReturn:
-    raise HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, f"the workflow service is unavailable: {error.message}"
-    ) from error
-
-
-async def _in_time(step: Awaitable[TicketState]) -> TicketState:
-    try:
-        return await asyncio.wait_for(step, STEP_TIMEOUT_SECONDS)
-    except TimeoutError:
-        raise HTTPException(
-            status.HTTP_504_GATEWAY_TIMEOUT,
-            "no worker took the step in time; it may still be applied: check the ticket",
-        ) from None
 
 
 def internal_call_in(job: InternalJobRequest) -> CallInRequest:
@@ -176,15 +135,16 @@ async def call_in(
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     try:
-        return await _in_time(
+        return await in_time(
             client.execute_update_with_start_workflow(
                 TicketWorkflow.register,
                 RegisterRequest(start.fingerprint),
                 start_workflow_operation=operation,
-            )
+            ),
+            "ticket",
         )
     except WorkflowUpdateFailedError as failure:
-        _refused(failure)
+        refused(failure, "ticket")
     except WorkflowAlreadyStartedError:
         # The operation keeps the same error for its handle; take it so it is not logged.
         with contextlib.suppress(WorkflowAlreadyStartedError):
@@ -192,7 +152,7 @@ async def call_in(
         await _check_ended_ticket(client, ticket_id, start.fingerprint)
     except RPCError as error:
         if error.status != RPCStatusCode.ALREADY_EXISTS:
-            _unavailable(error)
+            unavailable(error)
         await _check_ended_ticket(client, ticket_id, start.fingerprint)
     raise TicketGone(ticket_id)
 
@@ -220,10 +180,11 @@ async def act(
     try:
         # The key names one step: reused for another action it must not answer for it.
         update_id = f"{request.action}:{idempotency_key}" if idempotency_key else None
-        return await _in_time(handle.execute_update(TicketWorkflow.act, request, id=update_id))
+        step = handle.execute_update(TicketWorkflow.act, request, id=update_id)
+        return await in_time(step, "ticket")
     except WorkflowUpdateFailedError as failure:
-        _refused(failure)
+        refused(failure, "ticket")
     except RPCError as error:
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise TicketGone(ticket_id) from error
-        _unavailable(error)
+        unavailable(error)

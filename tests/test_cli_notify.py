@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.activities.test_notify import SmtpServer, free_port
+from tests.mail import SmtpServer, free_port
 from tests.test_cli import aftersales
 
 

@@ -50,6 +50,12 @@ with workflow.unsafe.imports_passed_through():
         new_escalation,
     )
     from models.followup import ComplaintStart
+    from models.refusals import (
+        FORBIDDEN,
+        INVALID_PAYLOAD,
+        INVALID_TRANSITION,
+        refuse,
+    )
 
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(minutes=5)  # longer than a few SMTP timeouts (activities/notify.py)
@@ -57,18 +63,9 @@ NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
 # A visit recorded "now" by a client whose clock runs a little ahead is still not in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
-# Error types the API translates to HTTP answers (the same names as the ticket's).
-INVALID_TRANSITION = "InvalidTransition"
-FORBIDDEN = "Forbidden"
-INVALID_PAYLOAD = "InvalidPayload"
-
-
-def _refuse(message: str, error_type: str, **details: Any) -> ApplicationError:
-    return ApplicationError(message, details, type=error_type, non_retryable=True)
-
 
 def _field_error(field: str, message: str, error_type: str) -> ApplicationError:
-    return _refuse(
+    return refuse(
         message,
         INVALID_PAYLOAD,
         errors=[{"loc": [field], "msg": message, "type": error_type}],
@@ -147,25 +144,25 @@ class ComplaintWorkflow:
     def _validate_act(self, request: ComplaintAction) -> None:
         facts = self.state.facts
         if not self.is_registered:
-            raise _refuse(
+            raise refuse(
                 "the complaint is still being registered",
                 INVALID_TRANSITION,
                 status=self.state.status.value,
                 allowed_actions=[],
             )
         if why := blocked(request.action, facts):
-            raise _refuse(
+            raise refuse(
                 f"'{request.action}' is not allowed: {why}",
                 INVALID_TRANSITION,
                 status=self.state.status.value,
                 allowed_actions=allowed_actions(facts),
             )
         if why := missing_role(request.action, request.roles, facts):
-            raise _refuse(why, FORBIDDEN)
+            raise refuse(why, FORBIDDEN)
         try:
             body = STEP_BODIES[request.action].model_validate(request.data)
         except ValidationError as invalid:
-            raise _refuse(
+            raise refuse(
                 f"invalid '{request.action}' request",
                 INVALID_PAYLOAD,
                 errors=invalid.errors(include_url=False, include_context=False),
@@ -232,13 +229,13 @@ class ComplaintWorkflow:
     def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
         escalation = self._escalation(request.escalation_id)
         if escalation is None:
-            raise _refuse(
+            raise refuse(
                 f"complaint {self.state.complaint_id} has no escalation '{request.escalation_id}'",
                 UNKNOWN_ESCALATION,
             )
         if not may_acknowledge(escalation, request.roles):
             roles = sorted({*escalation.notify_roles, "director", "admin"})
-            raise _refuse(
+            raise refuse(
                 f"acknowledging a '{escalation.kind}' escalation needs the role "
                 + " or ".join(roles),
                 NOT_AN_OWNER,

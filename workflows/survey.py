@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.survey import SurveyActivities
     from models.followup import ComplaintStart, SurveyStart
     from models.messages import SENT, OutgoingMessage
+    from models.refusals import refuse
     from models.survey import (
         CARD,
         REMINDER,
@@ -185,15 +186,15 @@ class SurveyWorkflow:
     def _validate_answer(self, answer: SurveyAnswer) -> None:
         match self.state.status:
             case SurveyStatus.ANSWERED:
-                raise _refuse("this survey has already been answered", SURVEY_CLOSED)
+                raise refuse("this survey has already been answered", SURVEY_CLOSED)
             case SurveyStatus.EXPIRED:
-                raise _refuse("this survey has expired", SURVEY_EXPIRED)
+                raise refuse("this survey has expired", SURVEY_EXPIRED)
             case SurveyStatus.SCHEDULED:
-                raise _refuse("this survey has not been sent yet", SURVEY_NOT_OPEN)
+                raise refuse("this survey has not been sent yet", SURVEY_NOT_OPEN)
         try:
             checked_answer(answer)
         except ValidationError as invalid:
-            raise _refuse(
+            raise refuse(
                 "invalid survey answer", INVALID_ANSWER, errors=answer_errors(invalid)
             ) from None
 
@@ -255,7 +256,3 @@ class SurveyWorkflow:
         await workflow.execute_local_activity_method(
             SurveyActivities.project_survey, state, start_to_close_timeout=LOCAL_TIMEOUT
         )
-
-
-def _refuse(message: str, error_type: str, **details: object) -> ApplicationError:
-    return ApplicationError(message, details, type=error_type, non_retryable=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -49,6 +49,13 @@ with workflow.unsafe.imports_passed_through():
         next_status,
     )
     from models.pricing import job_fee, money
+    from models.refusals import (
+        FORBIDDEN,
+        IDEMPOTENCY_KEY_REUSED,
+        INVALID_PAYLOAD,
+        INVALID_TRANSITION,
+        refuse,
+    )
     from models.roles import acting_for, refusal
     from models.ticket import (
         ActionRequest,
@@ -86,16 +93,6 @@ TECHNICIAN_KEY = SearchAttributeKey.for_keyword("Technician")
 ZONE_KEY = SearchAttributeKey.for_keyword("Zone")
 SERVICE_TYPE_KEY = SearchAttributeKey.for_keyword("ServiceType")
 SEARCH_ATTRIBUTE_KEYS = (STATUS_KEY, TECHNICIAN_KEY, ZONE_KEY, SERVICE_TYPE_KEY)
-
-# Error types the API translates to HTTP answers.
-INVALID_TRANSITION = "InvalidTransition"
-FORBIDDEN = "Forbidden"
-INVALID_PAYLOAD = "InvalidPayload"
-IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"
-
-
-def _refuse(message: str, error_type: str, **details: Any) -> ApplicationError:
-    return ApplicationError(message, details, type=error_type, non_retryable=True)
 
 
 @workflow.defn(name="Ticket")
@@ -182,7 +179,7 @@ class TicketWorkflow:
     @register.validator
     def _validate_register(self, request: RegisterRequest) -> None:
         if request.fingerprint != self.state.fingerprint:
-            raise _refuse(
+            raise refuse(
                 "this Idempotency-Key was already used for a different call-in",
                 IDEMPOTENCY_KEY_REUSED,
                 ticket_id=self.state.ticket_id,
@@ -201,7 +198,7 @@ class TicketWorkflow:
     def _validate_act(self, request: ActionRequest) -> None:
         state = self.state
         if state.number is None:
-            raise _refuse(
+            raise refuse(
                 "the ticket is still being registered",
                 INVALID_TRANSITION,
                 status=state.status,
@@ -215,11 +212,11 @@ class TicketWorkflow:
         except TransitionRefused:
             self._refuse_transition(request.action)
         if why := refusal(request.action, request.actor, request.roles, state.technician):
-            raise _refuse(why, FORBIDDEN)
+            raise refuse(why, FORBIDDEN)
         try:
             body.model_validate(request.data)  # type: ignore[union-attr]
         except ValidationError as invalid:
-            raise _refuse(
+            raise refuse(
                 f"invalid '{request.action}' request",
                 INVALID_PAYLOAD,
                 errors=invalid.errors(include_url=False, include_context=False),
@@ -233,7 +230,7 @@ class TicketWorkflow:
             case Action.RECORD_PAYMENT:
                 outstanding = state.amount_due - state.amount_paid
                 if Decimal(str(data["amount"])) > outstanding:
-                    raise _refuse(
+                    raise refuse(
                         f"the payment exceeds the outstanding {outstanding}",
                         INVALID_PAYLOAD,
                         outstanding=str(outstanding),
@@ -241,7 +238,7 @@ class TicketWorkflow:
             case Action.RESOLVE if data.get("collected_on_site"):
                 fee, limit = self._fee(data), state.terms.small_fee_threshold
                 if fee > limit:
-                    raise _refuse(
+                    raise refuse(
                         f"a fee of {fee} is above the on-site collection limit of {limit}; "
                         "it is invoiced instead (R6)",
                         INVALID_PAYLOAD,
@@ -249,7 +246,7 @@ class TicketWorkflow:
                     )
             case Action.CARRY_IN | Action.PROMISE:
                 if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
-                    raise _refuse(
+                    raise refuse(
                         "promised_by must be in the future (R10, R15)",
                         INVALID_PAYLOAD,
                         promised_by=str(data["promised_by"]),
@@ -257,7 +254,7 @@ class TicketWorkflow:
 
     def _refuse_transition(self, action: str) -> None:
         status = self.state.status
-        raise _refuse(
+        raise refuse(
             f"action '{action}' is not allowed while the ticket is '{status}'",
             INVALID_TRANSITION,
             status=status,
@@ -384,11 +381,11 @@ class TicketWorkflow:
             if escalation.id == request.escalation_id:
                 if not may_acknowledge(escalation, request.roles):
                     owners = " or ".join([*escalation.notify_roles, "director"])
-                    raise _refuse(
+                    raise refuse(
                         f"escalation {escalation.id} is acknowledged by {owners}", NOT_AN_OWNER
                     )
                 return escalation
-        raise _refuse(f"no escalation {request.escalation_id} on this ticket", UNKNOWN_ESCALATION)
+        raise refuse(f"no escalation {request.escalation_id} on this ticket", UNKNOWN_ESCALATION)
 
     def _open_escalations(self) -> bool:
         return any(escalation.is_open for escalation in self.state.escalations)

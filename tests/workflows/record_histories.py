@@ -1,24 +1,44 @@
 """Records the ticket workflow histories that test_replay.py replays.
 
 Run before changing TicketWorkflow and keep the files it writes:
-`python -m tests.workflows.record_histories v2` (the prefix names the workflow's version).
+`python -m tests.workflows.record_histories v3` (the prefix names the workflow's version).
 Old files stay: they are the executions that may still be running in production.
+Tickets are called in as the API does now: with the policy's deadlines and survey terms.
 """
 
 import asyncio
 import sys
 import tempfile
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from api.ticket_commands import service_clock
 from models.db import make_engine, migrate
+from models.escalation import AcknowledgeRequest
+from models.policy import load_policy
+from models.ticket import SurveyTerms
 from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
 from worker import build_worker, register_search_attributes
 from workflows.ticket import TicketWorkflow
 
+SLEEP, ACKNOWLEDGE_ALL = "(sleep)", "(acknowledge all)"
 HISTORIES = {
+    # R12, R14-R16: a hold, a promise, every deadline missed, then acknowledged and done.
+    # First: the time-skipping server stalls a sleep once no workflow is running at all.
+    "escalated_and_acknowledged": [
+        ("hold", "c", ["clerk"], {"reason": "customer away"}),
+        ("resume", "c", ["clerk"], {}),
+        ("promise", "d", ["dispatcher"], {"promised_by": "2099-01-01T00:00:00+00:00"}),
+        (SLEEP, "", [], {"days": 2}),
+        (ACKNOWLEDGE_ALL, "dir1", ["director"], {}),
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        ("resolve", "tech1", ["technician"], RESOLVE_FREE),
+    ],
     "on_site_free_closed": [
         ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
         ("dispatch", "d", ["dispatcher"], {"technician": "tech2"}),
@@ -83,16 +103,31 @@ async def main():
         await register_search_attributes(env.client)
         async with build_worker(env.client, engine, "record"):
             for name, steps in HISTORIES.items():
-                start = ticket_start()
+                now = await env.get_current_time()
+                start = replace(
+                    ticket_start(),
+                    clock=service_clock(load_policy(None), "urban", now),
+                    survey=SurveyTerms(),
+                )
                 await register(env.client, start, "record")
                 await register(env.client, start, "record")
                 handle = env.client.get_workflow_handle_for(
                     TicketWorkflow.run, f"ticket-{start.ticket_id}"
                 )
                 for action, actor, roles, data in steps:
-                    await handle.execute_update(
-                        TicketWorkflow.act, act(action, actor, roles, **data)
-                    )
+                    if action == SLEEP:
+                        for _ in range(data["days"]):  # a day at a time: each skip is quick
+                            await env.sleep(timedelta(days=1))
+                            await asyncio.sleep(0.5)  # the worker takes what the timers set off
+                    elif action == ACKNOWLEDGE_ALL:
+                        state = await handle.query(TicketWorkflow.state_query)
+                        for escalation in state.escalations:
+                            request = AcknowledgeRequest(escalation.id, actor, roles)
+                            await handle.execute_update(TicketWorkflow.acknowledge, request)
+                    else:
+                        await handle.execute_update(
+                            TicketWorkflow.act, act(action, actor, roles, **data)
+                        )
                 final = await handle.result()
                 print(name, final.status)
                 history = await handle.fetch_history()

@@ -30,6 +30,7 @@ from models.escalation import (
     Escalation,
 )
 from models.followup import ComplaintStart
+from models.refusals import FORBIDDEN, INVALID_PAYLOAD, INVALID_TRANSITION
 from models.roles import Role
 from models.schemas import UserCreate
 from models.settings import Settings
@@ -38,12 +39,7 @@ from models.ticket import Customer, Product
 from models.users import create_user
 from tests.mail import SmtpServer
 from worker import build_worker, sandbox_runner
-from workflows.complaint import (
-    FORBIDDEN,
-    INVALID_PAYLOAD,
-    INVALID_TRANSITION,
-    ComplaintWorkflow,
-)
+from workflows.complaint import ComplaintWorkflow
 
 DIRECTOR = ("dir1", ["director"])
 VP = ("vp1", ["vp"])

@@ -22,7 +22,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -31,9 +30,9 @@ from models.escalation import AcknowledgeRequest
 from models.policy import parse_policy
 from models.tables import EscalationRecord, TicketRecord
 from models.ticket import TicketState
-from tests.conftest import BIN
+from tests.conftest import time_skipping_server
 from tests.workflows.test_ticket_workflow import act, register, ticket_start
-from worker import build_worker, register_search_attributes
+from worker import build_worker
 from workflows.ticket import TicketWorkflow
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -71,13 +70,7 @@ def at(day: str, hhmm: str) -> datetime:
 
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
-    """A test server of its own: its clock only ever moves forward."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    async with env:
-        await register_search_attributes(env.client)
+    async with time_skipping_server() as env:
         yield env
 
 

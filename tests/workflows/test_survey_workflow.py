@@ -12,7 +12,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
@@ -21,7 +20,7 @@ from models.followup import SurveyStart
 from models.settings import Settings
 from models.survey import SurveyAnswer, SurveyState, SurveyStatus
 from models.tables import ComplaintRecord, SurveyRecord
-from tests.conftest import BIN
+from tests.conftest import time_skipping_server
 from tests.survey_inbox import EMAIL, PHONE, Inbox, body, eventually, survey_start, token_in
 from worker import build_worker
 from workflows.complaint import ComplaintWorkflow
@@ -43,11 +42,7 @@ SurveyHandle = WorkflowHandle[SurveyWorkflow, SurveyState]
 async def survey_env() -> AsyncIterator[WorkflowEnvironment]:
     """A time-skipping server of this module's own: its clock moves only for these tests, and
     no other test's unfinished workflow holds it still."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    async with env:
+    async with time_skipping_server() as env:
         yield env
 
 
