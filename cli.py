@@ -90,7 +90,8 @@ def worker() -> None:
 
 @app.command("rebuild-read-model")
 def rebuild_read_model() -> None:
-    """Rewrite the tickets read model from the workflows' own state (after a loss)."""
+    """Rewrite the read model (tickets, surveys, complaints, escalations) from the workflows'
+    own state (after a loss)."""
     from activities.rebuild import rebuild_read_model as rebuild
     from models.db import make_engine
     from models.db import migrate as apply_migrations
@@ -100,10 +101,11 @@ def rebuild_read_model() -> None:
     engine = make_engine(settings.resolved_database_url)
     apply_migrations(engine)
 
-    async def run() -> int:
+    async def run() -> dict[str, int]:
         return await rebuild(await connect(settings), engine, settings.task_queue)
 
-    typer.echo(f"rebuilt {asyncio.run(run())} tickets")
+    counts = asyncio.run(run())
+    typer.echo("rebuilt " + ", ".join(f"{n} {kind.lower()}s" for kind, n in counts.items()))
 
 
 @app.command()

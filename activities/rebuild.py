@@ -1,27 +1,66 @@
-"""Rebuilds the read model from the ticket workflows themselves (issue: "rebuilt if lost"):
-every Ticket workflow, open or closed, is asked for its state, which is written back."""
+"""Rebuilds the read model from the workflows themselves (issue: "rebuilt if lost"): every
+Ticket, Survey and Complaint workflow, open or closed, is asked for its state, which is
+written back. The read model is a function of the workflows' state."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
 from temporalio.client import Client
 
+from activities.complaint import complaint_values
+from activities.escalations import project_escalations
 from activities.projection import rebuild_ticket
+from activities.survey import survey_values
+from activities.upsert import upsert
+from models.complaint import ComplaintState
+from models.survey import SurveyState
+from models.tables import ComplaintRecord, SurveyRecord
+from models.ticket import TicketState
+from workflows.complaint import ComplaintWorkflow
+from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
 
 
-async def rebuild_read_model(client: Client, engine: Engine, task_queue: str) -> int:
-    """Re-projects every ticket of `task_queue`; returns how many were written."""
-    rebuilt = 0
-    query = f"WorkflowType = 'Ticket' AND TaskQueue = '{task_queue}'"
-    async for execution in client.list_workflows(query):
-        handle = client.get_workflow_handle_for(
-            TicketWorkflow.run, execution.id, run_id=execution.run_id
-        )
-        state = await handle.query(TicketWorkflow.state_query)
-        if state.number is None:  # still registering: its own projection will write it
-            continue
-        with engine.begin() as connection:
-            rebuild_ticket(connection, state)
-        rebuilt += 1
+def _ticket(connection: Connection, state: TicketState) -> bool:
+    if state.number is None:  # still registering: its own projection will write it
+        return False
+    rebuild_ticket(connection, state)
+    return True
+
+
+def _survey(connection: Connection, state: SurveyState) -> bool:
+    upsert(connection, SurveyRecord, survey_values(state), ["ticket_id"])
+    return True
+
+
+def _complaint(connection: Connection, state: ComplaintState) -> bool:
+    if state.complaint_id is None:  # still registering
+        return False
+    upsert(connection, ComplaintRecord, complaint_values(state), ["id"])
+    project_escalations(connection, state.escalations)
+    return True
+
+
+# Workflow type, its state query, and how its state is written back.
+KINDS: list[tuple[str, Any, Callable[[Connection, Any], bool]]] = [
+    ("Ticket", TicketWorkflow.state_query, _ticket),
+    ("Survey", SurveyWorkflow.state_query, _survey),
+    ("Complaint", ComplaintWorkflow.state_query, _complaint),
+]
+
+
+async def rebuild_read_model(client: Client, engine: Engine, task_queue: str) -> dict[str, int]:
+    """Re-projects every workflow of `task_queue`; returns how many of each kind were written."""
+    rebuilt: dict[str, int] = {}
+    for workflow_type, query, write in KINDS:
+        rebuilt[workflow_type] = 0
+        listing = f"WorkflowType = '{workflow_type}' AND TaskQueue = '{task_queue}'"
+        async for execution in client.list_workflows(listing):
+            handle = client.get_workflow_handle(execution.id, run_id=execution.run_id)
+            state = await handle.query(query)
+            with engine.begin() as connection:
+                rebuilt[workflow_type] += write(connection, state)
     return rebuilt

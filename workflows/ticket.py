@@ -144,6 +144,15 @@ class TicketWorkflow:
         """R2, R3: number the ticket and decide its service type, in one projection."""
         state = self.state
         entry = self._step("call_in", self.registered_by, asdict(state.call_in), Status.REGISTERED)
+        if self.deadlines:
+            assert self.clock is not None
+            # R12: fixed at call-in from the zone's terms then in force.
+            calendar, hours = self.clock.calendar, self.clock.arrival_hours
+            state.arrival_due_at = calendar.add(state.created_at, timedelta(hours=hours))
+            state.arrival_warning_at = calendar.add(
+                state.created_at, timedelta(hours=hours * self.clock.warning_fraction)
+            )
+            entry.data.update(arrival_due_at=state.arrival_due_at.isoformat())
         registration: Registration = await workflow.execute_local_activity_method(
             ProjectionActivities.register_ticket,
             Projection(state, entry),
@@ -155,15 +164,6 @@ class TicketWorkflow:
         state.covers_labor = registration.covers_labor
         state.covers_parts = registration.covers_parts
         entry.data.update(service_type=state.service_type, evidence=state.evidence)
-        if self.deadlines:
-            assert self.clock is not None
-            # R12: fixed at call-in from the zone's terms then in force.
-            calendar, hours = self.clock.calendar, self.clock.arrival_hours
-            state.arrival_due_at = calendar.add(state.created_at, timedelta(hours=hours))
-            state.arrival_warning_at = calendar.add(
-                state.created_at, timedelta(hours=hours * self.clock.warning_fraction)
-            )
-            entry.data.update(arrival_due_at=state.arrival_due_at.isoformat())
         self._upsert_search_attributes()
 
     @workflow.query

@@ -1,5 +1,5 @@
 """The read model is a projection of the workflows: lost, it is rebuilt from them as it was
-(R11: the timeline too)."""
+(R11: the timeline too; the survey cards, complaints and escalations of R16, R22, R26)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.rebuild import rebuild_read_model
 from models.tables import (
+    ComplaintRecord,
+    EscalationRecord,
     PaymentRecord,
     ProductReceiptRecord,
     RegisterRecord,
     RepairRoundRecord,
+    SurveyRecord,
     TicketRecord,
     TimelineRecord,
 )
@@ -28,6 +31,9 @@ READ_MODEL = (
     RegisterRecord,
     RepairRoundRecord,
     TicketRecord,
+    SurveyRecord,
+    ComplaintRecord,
+    EscalationRecord,
 )
 
 
@@ -39,6 +45,9 @@ async def snapshot(api: Api, ticket_ids: list[str]) -> list[object]:
             answer = await clerk.get(f"/tickets/{tid}{path}")
             views.append((path, answer.status_code, answer.json()))
     views.append(("register", (await clerk.get("/register")).json()))
+    director = await api.as_user("dir1")
+    for listing in ("/complaints", "/escalations"):
+        views.append((listing, (await director.get(listing)).json()))
     return views
 
 
@@ -60,7 +69,13 @@ async def test_lost_read_model_is_rebuilt_from_the_workflows(
         json={"labor_minutes": 45, "parts": [], "notes": "resoldered"},
     )
     await director.post(f"/tickets/{ids[2]}/actions/inspect", json={"passed": False, "notes": "no"})
+    free = {"work_summary": "cable", "labor_minutes": 0, "customer_signature": "Li Lei"}
+    await tech.post(f"/tickets/{ids[1]}/actions/resolve", json=free)  # closes; card scheduled
+    complaint = {"ticket_id": ids[1], "text": "left a mess", "received_via": "phone"}
+    assert (await clerk.post("/complaints", json=complaint)).status_code == 201
     before = await snapshot(api, ids)
+    assert before[4][2]["survey"]["status"] == "scheduled"  # ids[1]'s ticket view
+    assert [e["kind"] for e in before[-1][1]] == ["complaint"]
 
     with engine.begin() as connection:
         for table in READ_MODEL:
@@ -68,7 +83,8 @@ async def test_lost_read_model_is_rebuilt_from_the_workflows(
     assert (await clerk.get(f"/tickets/{ids[0]}")).status_code == 404
 
     for _ in range(100):  # the workflows' visibility catches up within moments
-        if await rebuild_read_model(dev_env.client, engine, task_queue) == len(ids):
+        rebuilt = await rebuild_read_model(dev_env.client, engine, task_queue)
+        if rebuilt == {"Ticket": len(ids), "Survey": 1, "Complaint": 1}:
             break
         await asyncio.sleep(0.1)
     assert await snapshot(api, ids) == before
