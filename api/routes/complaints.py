@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api import complaint_commands
-from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, require_roles
 from models.complaint import (
     ANY_ROLES,
     RECORDING_ROLES,
@@ -29,9 +29,6 @@ from models.tables import ComplaintRecord, EscalationRecord, TicketRecord, User
 from models.ticket import Customer, Product
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-]
 
 
 def _escalations(db: Session, rows: list[ComplaintRecord]) -> dict[str, list[EscalationRecord]]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime, ValidationError
 from sqlmodel import Session
 
 from api import survey_reads, ticket_commands, ticket_reads
-from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, require_roles
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
 from models.lifecycle import Action, Status
@@ -25,9 +25,6 @@ from models.tables import User
 from models.ticket import ActionRequest
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
-IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
-]
 
 
 async def _read(app: ServicesDep, ticket_id: str) -> TicketPublic:
