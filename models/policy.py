@@ -225,7 +225,10 @@ def parse_policy(text: str, source: str) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as invalid:
-        problems = "; ".join(f"{_key(error['loc'])}: {error['msg']}" for error in invalid.errors())
+        problems = "; ".join(
+            f"{_key(error['loc'])}: {error['msg'].removeprefix('Value error, ')}"
+            for error in invalid.errors()
+        )
         raise PolicyError(f"{source}: {problems}") from invalid
 
 
