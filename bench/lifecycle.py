@@ -43,7 +43,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -61,7 +60,7 @@ from models.roles import Role
 from models.schemas import UserCreate
 from models.settings import Settings
 from models.users import create_user
-from worker import build_worker, register_search_attributes
+from worker import DATA_CONVERTER, build_worker, register_search_attributes
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-1"
@@ -549,7 +548,7 @@ async def start_temporal() -> WorkflowEnvironment:
     with stdout_to_stderr():
         return await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
-            data_converter=pydantic_data_converter,
+            data_converter=DATA_CONVERTER,
             ui=False,
             dev_server_log_level="error",
         )

@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from models.db import make_engine, migrate
 from tests.mail import SmtpServer
-from worker import register_search_attributes
+from worker import DATA_CONVERTER, register_search_attributes
 
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -33,7 +32,7 @@ async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
     that skip to fixed instants take one of their own."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     async with env:
         await register_search_attributes(env.client)
@@ -50,7 +49,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         ui=False,
         dev_server_log_level="error",
     )

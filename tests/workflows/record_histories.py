@@ -13,7 +13,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.ticket_commands import service_clock
@@ -22,7 +21,7 @@ from models.escalation import AcknowledgeRequest
 from models.policy import load_policy
 from models.ticket import SurveyTerms
 from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
-from worker import build_worker, register_search_attributes
+from worker import DATA_CONVERTER, build_worker, register_search_attributes
 from workflows.ticket import TicketWorkflow
 
 SLEEP, ACKNOWLEDGE_ALL = "(sleep)", "(acknowledge all)"
@@ -94,7 +93,7 @@ HISTORIES = {
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
     )
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/record.db")
     migrate(engine)

@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
@@ -38,7 +37,7 @@ from models.tables import ComplaintRecord, EscalationRecord
 from models.ticket import Customer, Product
 from models.users import create_user
 from tests.mail import SmtpServer
-from worker import build_worker, sandbox_runner
+from worker import DATA_CONVERTER, build_worker, sandbox_runner
 from workflows.complaint import ComplaintWorkflow
 
 DIRECTOR = ("dir1", ["director"])
@@ -193,7 +192,7 @@ async def test_complaint_cannot_be_closed_without_its_visit_and_reply(
     # Deterministic: its own history replays.
     replayer = Replayer(
         workflows=[ComplaintWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
     )
     await replayer.replay_workflow(await handle.fetch_history())

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from worker import sandbox_runner
+from worker import DATA_CONVERTER, sandbox_runner
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -21,7 +20,7 @@ HISTORY_TEXT = {path: path.read_text() for path in HISTORIES}
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
         workflows=[TicketWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
     )
     history = WorkflowHistory.from_json(f"ticket-{path.stem}", HISTORY_TEXT[path])
