@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from models.roles import Role
+from models.roles import SURVEY_LINK_ROLES
 from models.survey import (
     ITEMS,
     RatedItemPublic,
@@ -20,14 +20,11 @@ from models.survey import (
 )
 from models.tables import SurveyRecord, User
 
-# api.md: the customer's secret link is shown to these roles only (to resend it, or to take
-# the answers by phone).
-LINK_ROLES = frozenset({Role.ADMIN, Role.DIRECTOR, Role.CLERK})
 MAX_TOKEN = 128  # the column's size; a longer one names no survey
 
 
 def shows_link(roles: Iterable[str]) -> bool:
-    return bool(LINK_ROLES.intersection(roles))
+    return bool(SURVEY_LINK_ROLES.intersection(roles))
 
 
 def status_of(row: SurveyRecord, now: datetime | None = None) -> SurveyStatus:

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from models.refusals import refuse
 from models.roles import Role
 
 
@@ -36,6 +37,10 @@ OWNERS: dict[EscalationKind, tuple[Role, ...]] = {
     K.COMPLAINT: (R.DIRECTOR,),  # R26: visited by the director or a designee
     K.SERIOUS_COMPLAINT: (R.VP,),  # R25: the VP reviews at once
 }
+# Error types of the `acknowledge` update, translated by the API into 404 and 403.
+UNKNOWN_ESCALATION = "UnknownEscalation"
+NOT_AN_OWNER = "NotAnOwner"
+ACKNOWLEDGE_UPDATE = "acknowledge"
 # Besides the owners, a director or an admin may acknowledge any escalation.
 ACKNOWLEDGING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
 
@@ -84,9 +89,21 @@ def new_escalation(
     )
 
 
-def may_acknowledge(escalation: Escalation, roles: list[str]) -> bool:
-    allowed = set(escalation.notify_roles) | ACKNOWLEDGING_ROLES
-    return bool(allowed.intersection(roles))
+def to_acknowledge(escalations: list[Escalation], request: AcknowledgeRequest) -> Escalation:
+    """The escalation `request` acknowledges, if its owners (or a director or an admin) may;
+    refused as UNKNOWN_ESCALATION or NOT_AN_OWNER otherwise."""
+    for escalation in escalations:
+        if escalation.id == request.escalation_id:
+            allowed = set(escalation.notify_roles) | ACKNOWLEDGING_ROLES
+            if not allowed.intersection(request.roles):
+                raise refuse(
+                    f"acknowledging a '{escalation.kind}' escalation needs the role "
+                    + " or ".join(sorted(allowed)),
+                    NOT_AN_OWNER,
+                    owner_role=escalation.owner_role,
+                )
+            return escalation
+    raise refuse(f"no escalation '{request.escalation_id}' here", UNKNOWN_ESCALATION)
 
 
 @dataclass
@@ -109,9 +126,3 @@ class EscalationNotice:
     body: str
     key: str = ""
     """Distinguishes a second notice about the same escalation (a recorded promise, R15)."""
-
-
-# Error types of the `acknowledge` update, translated by the API into 404 and 403.
-UNKNOWN_ESCALATION = "UnknownEscalation"
-NOT_AN_OWNER = "NotAnOwner"
-ACKNOWLEDGE_UPDATE = "acknowledge"

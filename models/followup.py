@@ -8,8 +8,6 @@ from datetime import datetime
 
 from models.ticket import Customer, Product, SurveyTerms
 
-__all__ = ["ComplaintStart", "SurveyStart", "SurveyTerms"]
-
 
 @dataclass
 class SurveyStart:

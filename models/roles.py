@@ -39,6 +39,10 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
 CALL_IN_ROLES = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN})
 INTERNAL_JOB_ROLES = frozenset({R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
 SUPERVISING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
+# R24: who reads any technician's monthly appraisal (a technician reads their own).
+APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
+# api.md: who sees a customer's secret survey link (to resend it, or take answers by phone).
+SURVEY_LINK_ROLES = frozenset({R.ADMIN, R.DIRECTOR, R.CLERK})
 
 
 def missing_role(action: str, roles: Iterable[str]) -> str | None:

@@ -21,8 +21,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from models.followup import SurveyStart, SurveyTerms
-from models.ticket import Customer, Product
+from models.followup import SurveyStart
+from models.ticket import Customer, Product, SurveyTerms
 
 EMAIL = "li.lei@example.com"
 PHONE = "13800000000"

@@ -40,14 +40,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
-        NOT_AN_OWNER,
-        UNKNOWN_ESCALATION,
         AcknowledgeRequest,
         Escalation,
         EscalationKind,
         EscalationNotice,
-        may_acknowledge,
         new_escalation,
+        to_acknowledge,
     )
     from models.followup import ComplaintStart
     from models.refusals import (
@@ -217,9 +215,7 @@ class ComplaintWorkflow:
         """R16: an owner (or a director or admin) takes the escalation off the open list; a
         second acknowledgement answers with it unchanged."""
         async with self.lock:
-            self._validate_acknowledge(request)
-            escalation = self._escalation(request.escalation_id)
-            assert escalation is not None
+            escalation = to_acknowledge(self.state.escalations, request)
             if escalation.is_open:
                 self._acknowledge(escalation, request.actor, request.note)
                 await self._project()
@@ -227,23 +223,7 @@ class ComplaintWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
-        escalation = self._escalation(request.escalation_id)
-        if escalation is None:
-            raise refuse(
-                f"complaint {self.state.complaint_id} has no escalation '{request.escalation_id}'",
-                UNKNOWN_ESCALATION,
-            )
-        if not may_acknowledge(escalation, request.roles):
-            roles = sorted({*escalation.notify_roles, "director", "admin"})
-            raise refuse(
-                f"acknowledging a '{escalation.kind}' escalation needs the role "
-                + " or ".join(roles),
-                NOT_AN_OWNER,
-                owner_role=escalation.owner_role,
-            )
-
-    def _escalation(self, escalation_id: str) -> Escalation | None:
-        return next((e for e in self.state.escalations if e.id == escalation_id), None)
+        to_acknowledge(self.state.escalations, request)
 
     def _acknowledge(self, escalation: Escalation, actor: str, note: str | None) -> None:
         escalation.acknowledged_at, escalation.acknowledged_by = workflow.now(), actor

@@ -12,12 +12,14 @@ no trace in history. A complaint in the answer starts a `Complaint` workflow (R2
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from workflows.timing import passes_before
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -92,14 +94,14 @@ class SurveyWorkflow:
             state.channels = channels
             await self._project()
         reminder_at = sent_at + timedelta(hours=terms.reminder_hours)
-        if not await self._answered_by(reminder_at):
+        if await passes_before(reminder_at, self._answered):
             remaining = (expires_at - workflow.now()).total_seconds() / 3600
             await self._deliver(token, REMINDER, max(remaining, 0))
             async with self.lock:
                 if state.status is SurveyStatus.SENT:
                     state.reminded_at = workflow.now()
                     await self._project()
-            if not await self._answered_by(expires_at):
+            if await passes_before(expires_at, self._answered):
                 async with self.lock:
                     if state.status is SurveyStatus.SENT:
                         await self._project(SurveyStatus.EXPIRED)
@@ -112,17 +114,6 @@ class SurveyWorkflow:
         delay = self.state.scheduled_for - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay)
-
-    async def _answered_by(self, deadline: datetime) -> bool:
-        """Waits for an answer until `deadline`; whether it came."""
-        left = deadline - workflow.now()
-        if left <= timedelta(0):
-            return self._answered()
-        try:
-            await workflow.wait_condition(self._answered, timeout=left)
-        except TimeoutError:
-            return self._answered()
-        return True
 
     def _answered(self) -> bool:
         return self.state.status is SurveyStatus.ANSWERED

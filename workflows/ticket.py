@@ -20,6 +20,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.timing import passes_before
+
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
@@ -30,14 +32,12 @@ with workflow.unsafe.imports_passed_through():
     from models.entitlement import ServiceType
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
-        NOT_AN_OWNER,
-        UNKNOWN_ESCALATION,
         AcknowledgeRequest,
         Escalation,
         EscalationKind,
         EscalationNotice,
-        may_acknowledge,
         new_escalation,
+        to_acknowledge,
     )
     from models.followup import SurveyStart
     from models.lifecycle import (
@@ -360,7 +360,7 @@ class TicketWorkflow:
     @workflow.update(name=ACKNOWLEDGE_UPDATE)
     async def acknowledge(self, request: AcknowledgeRequest) -> Escalation:
         async with self.lock:
-            escalation = self._escalation(request)
+            escalation = to_acknowledge(self.state.escalations, request)
             if escalation.is_open:
                 escalation.acknowledged_at = workflow.now()
                 escalation.acknowledged_by = request.actor
@@ -374,18 +374,7 @@ class TicketWorkflow:
 
     @acknowledge.validator
     def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
-        self._escalation(request)
-
-    def _escalation(self, request: AcknowledgeRequest) -> Escalation:
-        for escalation in self.state.escalations:
-            if escalation.id == request.escalation_id:
-                if not may_acknowledge(escalation, request.roles):
-                    owners = " or ".join([*escalation.notify_roles, "director"])
-                    raise refuse(
-                        f"escalation {escalation.id} is acknowledged by {owners}", NOT_AN_OWNER
-                    )
-                return escalation
-        raise refuse(f"no escalation {request.escalation_id} on this ticket", UNKNOWN_ESCALATION)
+        to_acknowledge(self.state.escalations, request)
 
     def _open_escalations(self) -> bool:
         return any(escalation.is_open for escalation in self.state.escalations)
@@ -472,19 +461,6 @@ class TicketWorkflow:
     def _raised(self, kind: EscalationKind) -> bool:
         return any(escalation.kind == kind for escalation in self.state.escalations)
 
-    async def _passes(self, at: datetime, settled: Callable[[], bool]) -> bool:
-        """Waits until `at`; True if it passed before `settled()` became true."""
-        if settled():
-            return False
-        delay = at - workflow.now()
-        if delay <= timedelta(0):
-            return True
-        try:
-            await workflow.wait_condition(settled, timeout=delay)
-        except TimeoutError:
-            return True
-        return False
-
     async def _watch_arrival(self) -> None:
         """R12: a warning at the policy's fraction of the arrival time, then the breach."""
         state = self.state
@@ -498,7 +474,7 @@ class TicketWorkflow:
             assert state.arrival_due_at is not None and state.arrival_warning_at is not None
             kind = K.ARRIVAL_OVERDUE if warned else K.ARRIVAL_WARNING
             at = state.arrival_due_at if warned else state.arrival_warning_at
-            if await self._passes(at, self._arrival_settled(self.clock_changes)):
+            if await passes_before(at, self._arrival_settled(self.clock_changes)):
                 await self._escalate(kind, at, state.arrival_due_at, technician=state.technician)
 
     def _arrival_settled(self, clock_changes: int) -> Callable[[], bool]:
@@ -517,7 +493,7 @@ class TicketWorkflow:
         state, clock = self.state, self.clock
         assert clock is not None
         day_end = clock.calendar.day_end(state.created_at)
-        if not await self._passes(day_end, lambda: state.status in DONE_FOR_THE_DAY):
+        if not await passes_before(day_end, lambda: state.status in DONE_FOR_THE_DAY):
             return
         next_start = clock.calendar.next_day_start(day_end)
         if state.status is Status.REGISTERED and not self._raised(K.CARRIED_OVER):
@@ -537,7 +513,7 @@ class TicketWorkflow:
         state = self.state
         assert state.receipt is not None
         promised_by = state.receipt.promised_by
-        if await self._passes(promised_by, lambda: state.status not in IN_WORKSHOP):
+        if await passes_before(promised_by, lambda: state.status not in IN_WORKSHOP):
             if not self._raised(K.REPAIR_OVERDUE):
                 await self._escalate(
                     K.REPAIR_OVERDUE, promised_by, promised_by, receipt=state.receipt.number

@@ -8,11 +8,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from models.appraisal import MONTH_PATTERN, TechnicianMonthly, monthly_appraisal
-from models.roles import Role
+from models.roles import APPRAISING_ROLES, Role
 from models.tables import User
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-APPRAISING_ROLES = frozenset({Role.DIRECTOR, Role.MANAGER, Role.ADMIN})
 OFFICE_CALENDAR = "office"
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 

@@ -8,7 +8,6 @@ answered) and 422 (a rating out of 1–4, a text too long).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,6 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api import survey_reads
 from api.deps import ServicesDep
+from api.workflow_answers import in_time
 from models.survey import (
     ITEMS,
     MAX_REMARK,
@@ -40,7 +40,6 @@ from workflows.survey import SurveyWorkflow
 
 router = APIRouter(prefix="/surveys", tags=["surveys"])
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
-ANSWER_TIMEOUT_SECONDS = 30
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 QUESTIONS = {item.name: item.question for item in ITEMS}
 # The link is a secret: keep it out of caches, referrers and search engines.
@@ -192,16 +191,9 @@ async def _send_answer(
 ) -> None:
     handle = app.temporal.get_workflow_handle_for(SurveyWorkflow.run, row.workflow_id)
     try:
-        await asyncio.wait_for(
-            handle.execute_update(SurveyWorkflow.answer, answer), ANSWER_TIMEOUT_SECONDS
-        )
+        await in_time(handle.execute_update(SurveyWorkflow.answer, answer), "survey link")
     except WorkflowUpdateFailedError as failure:
         _translate(failure)
-    except TimeoutError:
-        raise HTTPException(
-            status.HTTP_504_GATEWAY_TIMEOUT,
-            "the answer was not taken in time; it may still be saved: open the link again",
-        ) from None
     except RPCError as error:
         if error.status not in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise HTTPException(
