@@ -27,6 +27,7 @@ from models.actions import Text
 from models.escalation import Escalation
 from models.followup import ComplaintStart
 from models.roles import Role
+from models.ticket import TimelineEntry
 
 if TYPE_CHECKING:  # the table stays out of the workflow sandbox
     from models.tables import ComplaintRecord, EscalationRecord
@@ -248,17 +249,6 @@ class ComplaintAction:
 
 
 @dataclass
-class ComplaintEvent:
-    """One step of a complaint (R11): who, when, what."""
-
-    seq: int
-    at: datetime
-    action: str
-    actor: str
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class Registered:
     """What registration decided: the number and the A2 repeat check."""
 
@@ -290,7 +280,7 @@ class ComplaintState:
     closed_at: datetime | None = None
     closed_by: str | None = None
     escalations: list[Escalation] = field(default_factory=list)
-    timeline: list[ComplaintEvent] = field(default_factory=list)
+    timeline: list[TimelineEntry] = field(default_factory=list)
     seq: int = 0
 
     @property

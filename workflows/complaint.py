@@ -29,7 +29,6 @@ with workflow.unsafe.imports_passed_through():
     from models.complaint import (
         STEP_BODIES,
         ComplaintAction,
-        ComplaintEvent,
         ComplaintState,
         RegisteredRequest,
         Severity,
@@ -54,6 +53,7 @@ with workflow.unsafe.imports_passed_through():
         INVALID_TRANSITION,
         refuse,
     )
+    from models.ticket import TimelineEntry
 
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 NOTIFY_TIMEOUT = timedelta(minutes=5)  # longer than a few SMTP timeouts (activities/notify.py)
@@ -303,7 +303,7 @@ class ComplaintWorkflow:
         state.seq += 1
         state.updated_at = workflow.now()
         state.timeline.append(
-            ComplaintEvent(state.seq, at or state.updated_at, action, actor, data)
+            TimelineEntry(state.seq, at or state.updated_at, action, actor, data)
         )
 
     async def _project(self) -> None:
