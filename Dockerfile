@@ -21,7 +21,7 @@ COPY . /app
 # The workflow sandbox re-imports the workflow modules for every new workflow; with
 # PYTHONDONTWRITEBYTECODE it would compile them each time, so their bytecode is built here.
 RUN pip install --no-cache-dir -e /app \
-    && python -m compileall -q /app/workflows /app/models /app/activities /app/api
+    && python -m compileall -q /app/workflows /app/models /app/activities /app/api /app/core
 
 USER aftersales
 EXPOSE 8000

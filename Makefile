@@ -2,28 +2,39 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every install gets the versions pinned (with hashes) in the lock file; `make lock` rewrites it
+# from pyproject.toml, keeping the pins it can. `make lock LOCK_ARGS=--upgrade` moves every pin
+# to the newest release, `LOCK_ARGS='--upgrade-package NAME'` one of them.
+LOCK := requirements.lock
+PIP_TOOLS := pip-tools==7.6.2
+LOCK_ARGS ?=
 
 # The workflow sandbox re-imports the workflow modules for every new workflow: with
 # PYTHONDONTWRITEBYTECODE set (as on these machines and in the image), that means compiling
 # them each time, unless their bytecode is there to read.
-COMPILED := workflows models activities api bench
+COMPILED := workflows models activities api core bench
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench lock clean
 
-$(STAMP): pyproject.toml
+# pip itself is pinned in the lock too. `pip check` fails on a runtime dependency that
+# pyproject.toml names and the lock lacks: then run `make lock`.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m compileall -q $(COMPILED)
 	$(BIN)/aftersales dev
 
+# The script starts a throwaway PostgreSQL if none answers at AFTERSALES_TEST_POSTGRES_URL and
+# installs Chromium if it can, or stops at once saying what is missing.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python scripts/test_prerequisites.py -- $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -34,6 +45,13 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q $(COMPILED)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.worktime
+
+# Needs only a venv (made if missing) and the package index, not the installed lock.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet '$(PIP_TOOLS)'
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
+		--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) --output-file $(LOCK) pyproject.toml
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
+from core.logs import configure_logging
 from models.policy import PolicyError, load_policy
 from models.settings import Settings
 
@@ -24,9 +26,16 @@ app.add_typer(notify_app, name="notify")
 
 
 def _settings() -> Settings:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("transitions").setLevel(logging.WARNING)  # one line per state change
-    settings = Settings()
+    configure_logging()
+    try:
+        settings = Settings()
+    except ValidationError as invalid:
+        # One line per bad setting, naming it and the problem, never its value.
+        for error in invalid.errors(include_url=False, include_input=False):
+            where = ".".join(str(part) for part in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            typer.echo(f"error: bad setting {where}: {message}", err=True)
+        raise typer.Exit(2) from None
     try:
         load_policy(settings.policy_file)
     except PolicyError as bad:
@@ -53,22 +62,13 @@ def migrate() -> None:
 @app.command()
 def api() -> None:
     """Run the HTTP API (one replica)."""
-    import uvicorn
-
-    from api.app import KEEP_ALIVE_SECONDS, create_app
+    from api.app import create_app, server
     from models.db import make_engine
     from models.db import migrate as apply_migrations
 
     settings = _settings()
     apply_migrations(make_engine(settings.resolved_database_url))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level="info",
-        timeout_graceful_shutdown=5,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    server(create_app(settings), settings.api_host, settings.api_port).run()
 
 
 @app.command()

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from models.db import make_engine, migrate
-from models.settings import Settings
+from models.settings import Settings, private_dir
 from models.users import bootstrap_admin
 
 BIN = Path(sys.executable).parent
@@ -105,7 +105,7 @@ class Stack:
 
 def run_stack(settings: Settings) -> int:
     """Runs until a signal (exit 0) or until a piece dies (exit 1)."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     stack = Stack()
     signal.signal(signal.SIGINT, stack.request_stop)
     signal.signal(signal.SIGTERM, stack.request_stop)

@@ -24,6 +24,7 @@ from temporalio.contrib.pydantic import (
     PydanticPayloadConverter,
     pydantic_data_converter,
 )
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -33,6 +34,7 @@ from activities.complaint import ComplaintActivities
 from activities.notify import NotifyActivities, senders_from
 from activities.projection import ProjectionActivities
 from activities.survey import SurveyActivities
+from core.codec import codec_from_setting
 from models.db import make_engine, migrate
 from models.settings import Settings
 from workflows.complaint import ComplaintWorkflow
@@ -63,6 +65,19 @@ DATA_CONVERTER = dataclasses.replace(
 )
 
 
+def data_converter(settings: Settings) -> DataConverter:
+    """DATA_CONVERTER, with every payload encrypted when `payload_keys` is set (core/codec.py);
+    failure messages and stack traces then travel as an encrypted payload too."""
+    codec = codec_from_setting(settings.payload_keys)
+    if codec is None:
+        return DATA_CONVERTER
+    return dataclasses.replace(
+        DATA_CONVERTER,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
 def sandbox_runner() -> SandboxedWorkflowRunner:
     """The workflow sandbox, with our pure modules passed through."""
     return SandboxedWorkflowRunner(
@@ -84,7 +99,7 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
         namespace=settings.temporal_namespace,
         tls=tls,
         api_key=settings.temporal_api_key,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
         lazy=lazy,
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from temporalio import activity
 
+from activities.errors import invalid_data_is_final
 from activities.projection import local, next_value
 from models.tables import InvoiceRecord
 from models.ticket import Invoice, InvoiceRequest
@@ -38,7 +39,10 @@ class BillingActivities:
             return issued
         year = local(request.issued_at, request.timezone).year
         try:
-            with self.engine.begin() as connection:
+            with (
+                invalid_data_is_final(f"invoice of {request.ticket_number}"),
+                self.engine.begin() as connection,
+            ):
                 number = f"INV-{year}-{next_value(connection, f'invoice:{year}'):06d}"
                 connection.execute(
                     insert(InvoiceRecord).values(

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 from temporalio import activity
 
+from activities.errors import invalid_data_is_final
 from activities.escalations import project_escalations
 from activities.projection import next_value
 from activities.upsert import upsert
@@ -92,7 +93,7 @@ class ComplaintActivities:
         """R26, A2: the complaint's number (`C<year>-NNNNNN`, gapless per year), the repeat
         check and its row, decided once; a second call returns what the first decided."""
         start = state.start
-        with self.engine.begin() as connection:
+        with invalid_data_is_final("complaint"), self.engine.begin() as connection:
             row = connection.execute(
                 select(
                     col(ComplaintRecord.id),
@@ -120,6 +121,6 @@ class ComplaintActivities:
     def project_complaint(self, state: ComplaintState) -> None:
         """One step into the read model: the complaint's row and its escalations (R16)."""
         assert state.complaint_id is not None, "a complaint is projected once registered"
-        with self.engine.begin() as connection:
+        with invalid_data_is_final(state.complaint_id), self.engine.begin() as connection:
             upsert(connection, ComplaintRecord, complaint_values(state), ["id"])
             project_escalations(connection, state.escalations)

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, select
 from temporalio import activity
 
+from activities.errors import invalid_data_is_final
 from activities.escalations import project_escalations
-from activities.upsert import upsert
+from activities.upsert import insert_missing, upsert
 from models.catalog import ensure_product, facts_for_serial
 from models.entitlement import ServiceType, decide
 from models.tables import (
@@ -28,6 +29,7 @@ from models.tables import (
     RegisterRecord,
     RepairRoundRecord,
     TicketRecord,
+    TicketTechnicianRecord,
     TimelineRecord,
     ticket_values,
 )
@@ -47,6 +49,17 @@ def local(instant: datetime, timezone: str) -> datetime:
 def next_value(connection: Connection, name: str) -> int:
     """The next number of the gapless sequence `name`, inside the caller's transaction."""
     return int(connection.execute(NEXT_VALUE, {"name": name}).scalar_one())
+
+
+def _project_assignment(connection: Connection, ticket_id: str, technician: str | None) -> None:
+    """R4: the technician stays among those who may read the ticket after a re-dispatch."""
+    if technician is not None:
+        insert_missing(
+            connection,
+            TicketTechnicianRecord,
+            {"ticket_id": ticket_id, "technician": technician},
+            ["ticket_id", "technician"],
+        )
 
 
 def _project_workshop(connection: Connection, state: TicketState) -> None:
@@ -121,7 +134,7 @@ class ProjectionActivities:
         """R2, R3: the ticket's row, number and entitlement, decided once; a second call
         returns what the first decided."""
         state, entry = projection.state, projection.entry
-        with self.engine.begin() as connection:
+        with invalid_data_is_final(f"ticket {state.ticket_id}"), self.engine.begin() as connection:
             row = connection.execute(
                 select(
                     col(TicketRecord.number),
@@ -172,7 +185,7 @@ class ProjectionActivities:
     def project_step(self, projection: Projection) -> None:
         """One step into the read model; older or repeated deliveries change nothing."""
         state = projection.state
-        with self.engine.begin() as connection:
+        with invalid_data_is_final(f"ticket {state.number}"), self.engine.begin() as connection:
             newest = connection.execute(
                 update(TicketRecord)
                 .where(col(TicketRecord.id) == state.ticket_id)
@@ -182,6 +195,7 @@ class ProjectionActivities:
             if newest:
                 _project_workshop(connection, state)
                 project_escalations(connection, state.escalations)
+            _project_assignment(connection, state.ticket_id, state.technician)
             upsert(
                 connection,
                 TimelineRecord,
@@ -218,6 +232,9 @@ def rebuild_ticket(connection: Connection, state: TicketState) -> None:
     project_escalations(connection, state.escalations)
     for entry in state.timeline:
         upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+        if entry.action == "dispatch":
+            _project_assignment(connection, state.ticket_id, entry.data.get("technician"))
+    _project_assignment(connection, state.ticket_id, state.technician)
 
 
 def _entry_values(state: TicketState, entry: TimelineEntry) -> dict[str, Any]:

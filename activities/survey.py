@@ -1,8 +1,10 @@
 """The survey card's side effects (R22, R23): its secret token, its row in `surveys` and the
 texts of the card and its reminder. Run as local activities of the `Survey` workflow.
 
-Every write is idempotent: the row is a function of the workflow's state, and the token is
-created once per ticket; a retried `issue_card` returns the token the first attempt stored.
+Every write is idempotent: the row is a function of the workflow's state. The link's token is
+kept only as its SHA-256: `issue_card` makes a new token on every attempt and stores its
+digest, which is safe because no token leaves the workflow before the attempt that made it is
+recorded in history (the card is sent by activities scheduled after that).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.errors import invalid_data_is_final
 from activities.upsert import upsert
 from models.messages import EMAIL, SMS, OutgoingMessage
 from models.settings import Settings
-from models.survey import CARD, SurveyNotice, SurveyState, survey_link
+from models.survey import CARD, SurveyNotice, SurveyState, survey_link, token_digest
 from models.tables import ComplaintRecord, SurveyRecord, User
 
 TOKEN_BYTES = 32  # 256 bits: a link nobody guesses
@@ -57,7 +60,7 @@ def survey_values(state: SurveyState) -> dict[str, Any]:
         "updated_at": state.updated_at,
     }
     if state.token is not None:
-        values["token"] = state.token
+        values["token_hash"] = token_digest(state.token)
     return values
 
 
@@ -85,27 +88,22 @@ class SurveyActivities:
     @activity.defn
     def project_survey(self, state: SurveyState) -> None:
         """The survey's row in `surveys`, overwritten with the workflow's state."""
-        with self.engine.begin() as connection:
-            _project(connection, state)
+        with invalid_data_is_final(f"survey of {state.start.ticket_number}"):
+            with self.engine.begin() as connection:
+                _project(connection, state)
 
     @activity.defn
     def issue_card(self, state: SurveyState) -> str:
-        """R22: the card's secret token, created once: a retry gets the same token."""
-        with self.engine.begin() as connection:
-            _project(connection, state)
-            connection.execute(
-                update(SurveyRecord)
-                .where(col(SurveyRecord.ticket_id) == state.start.ticket_id)
-                .where(col(SurveyRecord.token).is_(None))
-                .values(token=secrets.token_urlsafe(TOKEN_BYTES))
-            )
-            token = connection.execute(
-                select(col(SurveyRecord.token)).where(
-                    col(SurveyRecord.ticket_id) == state.start.ticket_id
+        """R22: the card's secret token; the read model keeps only its digest."""
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        with invalid_data_is_final(f"survey of {state.start.ticket_number}"):
+            with self.engine.begin() as connection:
+                _project(connection, state)
+                connection.execute(
+                    update(SurveyRecord)
+                    .where(col(SurveyRecord.ticket_id) == state.start.ticket_id)
+                    .values(token_hash=token_digest(token))
                 )
-            ).scalar_one()
-        if token is None:
-            raise RuntimeError(f"survey of ticket {state.start.ticket_id}: no token stored")
         return token
 
     @activity.defn

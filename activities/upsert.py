@@ -20,3 +20,13 @@ def upsert(
     statement = dialect.insert(table).values(values)
     changed = {k: statement.excluded[k] for k in values if k not in keys}
     connection.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changed))
+
+
+def insert_missing(
+    connection: Connection, model: type[SQLModel], values: dict[str, Any], keys: Sequence[str]
+) -> None:
+    """Insert `values` unless a row with the same `keys` is already there."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(table).values(values)
+    connection.execute(statement.on_conflict_do_nothing(index_elements=list(keys)))

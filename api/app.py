@@ -1,19 +1,22 @@
-"""The FastAPI application."""
+"""The FastAPI application, and the uvicorn server every process runs it with."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, Response
+import uvicorn
+from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api.deps import Services
+from api.errors import install_error_handlers
 from api.routes import (
     auth,
     catalog,
+    codec,
     complaints,
     escalations,
     health,
@@ -22,27 +25,21 @@ from api.routes import (
     tickets,
     workshop,
 )
+from core.logs import uvicorn_log_config
 from models.db import make_engine
-from models.policy import load_policy
+from models.policy import Policy, load_policy
 from models.settings import Settings
 from models.users import bootstrap_admin
 from worker import connect
 
-# Longer than clients' idle pools usually keep a connection, so the server is not the side
-# that closes one just as a client reuses it.
+# Longer than clients' idle pools keep a connection (httpx: 5 s, browsers: up to 60 s), so the
+# server is never the side that closes one just as a client sends a request on it: that race
+# drops the request (httpx.ReadError) and a POST is not retried.
 KEEP_ALIVE_SECONDS = 75
 DESCRIPTION = (
     "After-sales repair tickets as durable workflows: call-in, dispatch, on-site and "
     "carry-in repair, billing, surveys and escalations."
 )
-
-
-async def _structured_errors(request: Request, error: Exception) -> Response:
-    """Errors whose detail is an object (409 with `allowed_actions`) are sent as that object."""
-    assert isinstance(error, HTTPException)
-    if isinstance(error.detail, dict):
-        return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
-    return await http_exception_handler(request, error)
 
 
 def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
@@ -58,8 +55,17 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(title="aftersales", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
-    app.add_exception_handler(HTTPException, _structured_errors)
+    # The interactive docs' scripts and styles are served from this app (fastapi-offline):
+    # /docs and /redoc work on an intranet with no way out.
+    app = FastAPIOffline(
+        title="aftersales",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_request_bytes,
+        static_url="/static/docs",
+    )
+    install_error_handlers(app)
     for module in (
         health,
         auth,
@@ -70,6 +76,40 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         complaints,
         reports,
         surveys,
+        codec,
     ):
         app.include_router(module.router)
+    _document_policy_values(app, policy)
     return app
+
+
+def _document_policy_values(app: FastAPI, policy: Policy) -> None:
+    """The OpenAPI schema names the values the policy accepts (zones, payment methods), so
+    clients can check a request before sending it."""
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = plain()
+            components = schema.get("components", {}).get("schemas", {})
+            for name in ("CallInRequest", "InternalJobRequest"):
+                if name in components:
+                    components[name]["properties"]["zone"]["enum"] = sorted(policy.zones)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+    """The uvicorn server for `app`, as `aftersales api` runs it (and the tests)."""
+    return uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=uvicorn_log_config(),
+            timeout_graceful_shutdown=5,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        )
+    )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -12,9 +12,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.security import token_subject
+from api.security import token_claims
+from api.throttle import LoginThrottle
 from models.policy import Policy
-from models.roles import Role
+from models.roles import READ_ROLES, Reading, Role, own_tickets_only
 from models.settings import Settings
 from models.tables import User
 
@@ -28,6 +29,10 @@ class Services:
     temporal: Client
     policy: Policy
     signing_key: str
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    def session(self) -> Session:
+        return Session(self.engine)
 
 
 def services(request: Request) -> Services:
@@ -44,9 +49,11 @@ def session(app: ServicesDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(session)]
-# The same key names the same call-in or complaint, however often it is sent (R3).
+# The same key names the same call-in, step or complaint, however often the same user sends
+# it (R3); keys are the user's own: another user's identical key names something else.
 IdempotencyKey = Annotated[
-    str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    str | None,
+    Header(alias="Idempotency-Key", min_length=1, max_length=200, pattern=r"^[\x21-\x7e]+$"),
 ]
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
@@ -60,9 +67,9 @@ UNAUTHORIZED = HTTPException(
 def current_user(
     app: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
-    username = token_subject(token, app.signing_key) if token else None
-    user = db.get(User, username) if username else None
-    if user is None or not user.active:
+    claims = token_claims(token, app.signing_key) if token else None
+    user = db.get(User, claims.username) if claims else None
+    if user is None or claims is None or not user.active or claims.version != user.token_version:
         raise UNAUTHORIZED
     return user
 
@@ -80,3 +87,16 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
         return user
 
     return check
+
+
+def reader(reading: Reading) -> Callable[[User], User]:
+    """A dependency admitting the roles that may read `reading` (docs/security.md)."""
+    return require_roles(*READ_ROLES[reading])
+
+
+def ticket_scope(user: CurrentUser) -> str | None:
+    """R4: the technician whose tickets alone this user may read; None: every ticket."""
+    return user.username if own_tickets_only(user.roles) else None
+
+
+TicketScope = Annotated[str | None, Depends(ticket_scope)]

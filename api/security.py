@@ -1,7 +1,9 @@
-"""Signed bearer tokens with expiry."""
+"""Signed bearer tokens with expiry, tied to the user's token version: a password change, a
+reset or a deactivation bumps the version, and every token issued before stops working."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -9,16 +11,28 @@ import jwt
 ALGORITHM = "HS256"
 
 
-def create_token(username: str, key: str, ttl: timedelta) -> str:
+@dataclass(frozen=True)
+class TokenClaims:
+    username: str
+    version: int
+
+
+def create_token(username: str, version: int, key: str, ttl: timedelta) -> str:
     now = datetime.now(UTC)
-    return jwt.encode({"sub": username, "iat": now, "exp": now + ttl}, key, algorithm=ALGORITHM)
+    claims = {"sub": username, "ver": version, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
 
 
-def token_subject(token: str, key: str) -> str | None:
-    """The username a valid, unexpired token was issued to; None for any other token."""
+def token_claims(token: str, key: str) -> TokenClaims | None:
+    """Whom a valid, unexpired token was issued to, and at which token version; None for any
+    other token."""
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp"]})
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
+        )
     except jwt.PyJWTError:
         return None
-    subject = claims.get("sub")
-    return subject if isinstance(subject, str) else None
+    subject, version = claims.get("sub"), claims.get("ver")
+    if not isinstance(subject, str) or not isinstance(version, int):
+        return None
+    return TokenClaims(subject, version)

@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
+from temporalio.client import Client, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from models.roles import SURVEY_LINK_ROLES
 from models.survey import (
@@ -17,8 +19,10 @@ from models.survey import (
     SurveyCardPublic,
     SurveyStatus,
     survey_link,
+    token_digest,
 )
 from models.tables import SurveyRecord, User
+from workflows.survey import SurveyWorkflow, survey_workflow_id
 
 MAX_TOKEN = 128  # the column's size; a longer one names no survey
 
@@ -36,11 +40,9 @@ def status_of(row: SurveyRecord, now: datetime | None = None) -> SurveyStatus:
     return status
 
 
-def survey_summaries(
-    session: Session, ticket_ids: Iterable[str], show_link: bool, public_url: str
-) -> dict[str, dict[str, Any]]:
-    """The tickets' `survey` lines (`{status, sent_at, answered_at, link}`), by ticket id, the
-    link only when `show_link`; tickets without a survey yet are absent."""
+def survey_summaries(session: Session, ticket_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The tickets' `survey` lines (`{status, sent_at, answered_at, link}`), by ticket id,
+    without the link (the read model does not know it); tickets without a survey are absent."""
     rows = session.exec(
         select(SurveyRecord).where(col(SurveyRecord.ticket_id).in_(list(ticket_ids)))
     ).all()
@@ -49,7 +51,7 @@ def survey_summaries(
             "status": status_of(row).value,
             "sent_at": row.sent_at,
             "answered_at": row.answered_at,
-            "link": survey_link(public_url, row.token) if show_link and row.token else None,
+            "link": None,
         }
         for row in rows
     }
@@ -58,7 +60,21 @@ def survey_summaries(
 def survey_by_token(session: Session, token: str) -> SurveyRecord | None:
     if not token or len(token) > MAX_TOKEN:
         return None
-    return session.exec(select(SurveyRecord).where(col(SurveyRecord.token) == token)).first()
+    digest = token_digest(token)
+    return session.exec(select(SurveyRecord).where(col(SurveyRecord.token_hash) == digest)).first()
+
+
+async def open_link(client: Client, ticket_id: str, status: str, public_url: str) -> str | None:
+    """The secret link of a ticket's open card, from its survey's workflow (the read model
+    keeps only the token's digest); None once the card is answered or expired."""
+    if status != SurveyStatus.SENT:
+        return None
+    handle = client.get_workflow_handle_for(SurveyWorkflow.run, survey_workflow_id(ticket_id))
+    try:
+        state = await handle.query(SurveyWorkflow.state_query)
+    except (RPCError, WorkflowQueryFailedError):
+        return None
+    return survey_link(public_url, state.token) if state.token else None
 
 
 def card(session: Session, row: SurveyRecord) -> SurveyCardPublic:

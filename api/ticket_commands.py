@@ -8,8 +8,11 @@ import hashlib
 import json
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import HTTPException, status
+from pydantic import ValidationError
+from sqlmodel import Session
 from temporalio.client import (
     Client,
     WithStartWorkflowOperation,
@@ -19,10 +22,14 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.workflow_answers import in_time, refused, unavailable
+from api.workflow_answers import field_errors, in_time, refused, unavailable
+from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
+from models.lifecycle import Action, Status, allowed_actions, refusal_message
 from models.policy import Policy
+from models.roles import Role
 from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
+from models.tables import TicketRecord, User
 from models.ticket import (
     ActionRequest,
     BillingTerms,
@@ -48,11 +55,18 @@ def workflow_id(ticket_id: str) -> str:
     return f"ticket-{ticket_id}"
 
 
-def ticket_id_for(idempotency_key: str | None) -> str:
-    """The same key always names the same ticket (R3)."""
+def ticket_id_for(user: str, idempotency_key: str | None) -> str:
+    """The same key from the same user always names the same ticket (R3); another user's
+    identical key names another."""
     if idempotency_key is None:
         return uuid.uuid4().hex
-    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, idempotency_key).hex
+    return uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{user}\n{idempotency_key}").hex
+
+
+def step_update_id(user: str, action: str, idempotency_key: str | None) -> str | None:
+    """The update id of a keyed step: the same user's key names one step, whichever action
+    it is reused for."""
+    return f"{user}:{action}:{idempotency_key}" if idempotency_key else None
 
 
 def fingerprint(request: CallInRequest) -> str:
@@ -100,7 +114,7 @@ async def call_in(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"unknown zone '{request.zone}'; the policy's zones are: {known}",
         )
-    ticket_id = ticket_id_for(idempotency_key)
+    ticket_id = ticket_id_for(clerk, idempotency_key)
     start = TicketStart(
         ticket_id=ticket_id,
         call_in=CallIn(
@@ -114,6 +128,8 @@ async def call_in(
         terms=BillingTerms(
             hourly_rate=policy.billing.hourly_rate,
             small_fee_threshold=policy.billing.small_fee_threshold,
+            max_line_amount=policy.billing.max_line_amount,
+            max_ticket_amount=policy.billing.max_ticket_amount,
         ),
         fingerprint=fingerprint(request),
         service_type=service_type.value,
@@ -178,8 +194,7 @@ async def act(
     """One lifecycle step as the `act` update; raises TicketGone when the workflow has ended."""
     handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id(ticket_id))
     try:
-        # The key names one step: reused for another action it must not answer for it.
-        update_id = f"{request.action}:{idempotency_key}" if idempotency_key else None
+        update_id = step_update_id(request.actor, request.action, idempotency_key)
         step = handle.execute_update(TicketWorkflow.act, request, id=update_id)
         return await in_time(step, "ticket")
     except WorkflowUpdateFailedError as failure:
@@ -188,3 +203,61 @@ async def act(
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise TicketGone(ticket_id) from error
         unavailable(error)
+
+
+def checked_step(
+    db: Session, policy: Policy, ticket_id: str, action: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The step's body as the workflow takes it, or an HTTP refusal: 409 when the ticket's
+    status does not allow `action` (the status is told first, whatever the body), else 422
+    naming the field and the rule."""
+    try:
+        data = (
+            ACTION_BODIES[action].model_validate(body).model_dump(mode="json", exclude_unset=True)
+        )
+    except ValidationError as invalid:
+        _refuse_status_first(db, ticket_id, action)
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {"detail": f"invalid '{action}' request", "errors": field_errors(invalid)},
+        ) from None
+    problem = None
+    if action == Action.RECORD_PAYMENT and data["method"] not in policy.billing.payment_methods:
+        methods = ", ".join(policy.billing.payment_methods)
+        problem = ("method", f"unknown payment method; the policy's methods are: {methods}")
+    if action == Action.DISPATCH and not _is_technician(db, data["technician"]):
+        problem = ("technician", f"'{data['technician']}' is not an active technician")
+    if problem is not None:
+        _refuse_status_first(db, ticket_id, action)
+        where, why = problem
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "detail": why,
+                "errors": [{"loc": ["body", where], "msg": why, "type": "value_error"}],
+            },
+        )
+    return data
+
+
+def _is_technician(db: Session, username: str) -> bool:
+    user = db.get(User, username)
+    return user is not None and user.active and Role.TECHNICIAN in user.roles
+
+
+def _refuse_status_first(db: Session, ticket_id: str, action: str) -> None:
+    """409 with the allowed actions when the ticket is there and its status refuses `action`."""
+    row = db.get(TicketRecord, ticket_id)
+    if row is None:
+        return
+    on_hold = row.hold is not None
+    allowed = allowed_actions(Status(row.status), on_hold=on_hold)
+    if action not in allowed:
+        reason = row.hold.get("reason") if row.hold else None
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "detail": refusal_message(Status(row.status), action, reason),
+                "allowed_actions": allowed,
+            },
+        )

@@ -7,6 +7,7 @@ from collections.abc import Awaitable
 from typing import Any, NoReturn, TypeVar
 
 from fastapi import HTTPException, status
+from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -16,6 +17,14 @@ from models.refusals import FORBIDDEN, IDEMPOTENCY_KEY_REUSED, INVALID_PAYLOAD, 
 # How long a request waits for a worker to take its step before answering 504.
 STEP_TIMEOUT_SECONDS = 30
 T = TypeVar("T")
+
+
+def field_errors(invalid: ValidationError) -> list[dict[str, Any]]:
+    """Each problem as `{loc, msg, type}`: the field and the rule, never the value sent."""
+    return [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in invalid.errors(include_url=False, include_context=False, include_input=False)
+    ]
 
 
 def refused(failure: WorkflowUpdateFailedError, what: str) -> NoReturn:

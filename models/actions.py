@@ -1,5 +1,11 @@
 """Request bodies of the lifecycle actions (shared/spec/api.md), validated by the API and
-again by the workflow's update validator."""
+again by the workflow's update validator.
+
+Every field is bounded, so no step can grow a ticket's state (and its workflow's history)
+without limit: texts, lists, counts and amounts. The amounts a ticket may reach are policy
+(`[billing] max_line_amount`, `max_ticket_amount`), checked by the workflow against the
+terms frozen at call-in.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,23 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from models.lifecycle import Action
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+# Something a person wrote: at least one visible character.
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
+PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+# The read model keeps money in NUMERIC(12, 2).
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
+LaborMinutes = Annotated[int, Field(ge=0, le=10_000)]
+MAX_PARTS = 50
+"""Part lines in one step."""
+MAX_REPAIR_ROUNDS = 20
+"""Rounds on one repair card (R8): past them the repair is not going to work."""
+MAX_PAYMENTS = 100
+"""Payments recorded against one ticket (R21)."""
 
 
 class _Body(BaseModel):
@@ -19,13 +40,14 @@ class _Body(BaseModel):
 
 
 class PartUsed(_Body):
-    part_no: Text
+    part_no: PartNumber
     qty: int = Field(gt=0, le=10_000)
     unit_price: Money
 
 
 class DispatchBody(_Body):
-    technician: Text
+    technician: Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")]
+    """The technician's username."""
 
 
 class ArriveBody(_Body):
@@ -34,20 +56,20 @@ class ArriveBody(_Body):
 
 class ResolveBody(_Body):
     work_summary: Text
-    labor_minutes: int = Field(ge=0, le=100_000)
-    parts: list[PartUsed] = []
-    customer_signature: Text
+    labor_minutes: LaborMinutes
+    parts: list[PartUsed] = Field([], max_length=MAX_PARTS)
+    customer_signature: ShortText
     collected_on_site: bool = False
 
 
 class CarryInBody(_Body):
-    customer_signature: Text
+    customer_signature: ShortText
     promised_by: AwareDatetime
 
 
 class RecordRepairBody(_Body):
-    labor_minutes: int = Field(ge=0, le=100_000)
-    parts: list[PartUsed] = []
+    labor_minutes: LaborMinutes
+    parts: list[PartUsed] = Field([], max_length=MAX_PARTS)
     notes: Text
 
 
@@ -57,12 +79,13 @@ class InspectBody(_Body):
 
 
 class ReturnBody(_Body):
-    customer_signature: Text
+    customer_signature: ShortText
 
 
 class RecordPaymentBody(_Body):
-    amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
-    method: Text
+    amount: Annotated[Decimal, Field(gt=0, le=Decimal("9999999999.99"), decimal_places=2)]
+    method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    """One of the policy's `[billing] payment_methods`."""
 
 
 class CancelBody(_Body):

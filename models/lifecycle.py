@@ -136,6 +136,25 @@ class TransitionRefused(Exception):
         self.action = action
 
 
+def refusal_message(status: Status, action: str, hold_reason: str | None = None) -> str:
+    """Why `action` cannot be taken now, in words a person can act on: a step that only the
+    hold prevents (R12) says so, and how to lift it."""
+    if hold_reason is not None and action == Action.HOLD:
+        return (
+            f"action 'hold' is not allowed: the ticket is '{status}' and already on hold "
+            f"({hold_reason})"
+        )
+    if hold_reason is not None and action in ACTIONS:
+        if action in _allowed(Status(status), False) and action not in _allowed(
+            Status(status), True
+        ):
+            return (
+                f"action '{action}' is not possible while the ticket is '{status}' and on hold "
+                f"({hold_reason}): take the action 'resume' first"
+            )
+    return f"action '{action}' is not allowed while the ticket is '{status}'"
+
+
 def next_status(
     status: Status,
     action: str,

@@ -141,10 +141,33 @@ class Zone(_Strict):
     arrival_hours: float = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
 
 
+# The read model keeps money in NUMERIC(12, 2): no amount may reach this.
+MONEY_CEILING = Decimal("9999999999.99")
+PaymentMethod = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+
 class Billing(_Strict):
     currency: str = "CNY"
-    hourly_rate: Decimal = Field(Decimal("120.00"), ge=0, decimal_places=2)
+    hourly_rate: Decimal = Field(Decimal("120.00"), ge=0, le=1_000_000, decimal_places=2)
     small_fee_threshold: Decimal = Field(Decimal("200.00"), ge=0, decimal_places=2)
+    # R21: the largest amount of one invoice line (labour, or one part's quantity × price) and
+    # of one ticket; a step above either is refused, so no amount can overflow the books.
+    max_line_amount: Decimal = Field(Decimal("100000.00"), gt=0, decimal_places=2)
+    max_ticket_amount: Decimal = Field(
+        Decimal("1000000.00"), gt=0, le=MONEY_CEILING, decimal_places=2, validate_default=True
+    )
+    # R21: how a payment may be recorded.
+    payment_methods: list[PaymentMethod] = Field(
+        ["cash", "card", "transfer", "cheque"], min_length=1, max_length=20
+    )
+
+    @field_validator("max_ticket_amount")
+    @classmethod
+    def _ticket_holds_a_line(cls, ceiling: Decimal, info: ValidationInfo) -> Decimal:
+        line = info.data.get("max_line_amount")
+        if line is not None and ceiling < line:
+            raise ValueError(f"must be at least max_line_amount ({line})")
+        return ceiling
 
 
 class Deadlines(_Strict):

@@ -43,3 +43,33 @@ def job_fee(
     labour = money(0) if contract and covers_labor else labour_fee(labor_minutes, hourly_rate)
     materials = money(0) if contract and covers_parts else parts_fee(parts)
     return money(labour + materials)
+
+
+def amount_refusal(
+    labor_minutes: int,
+    parts: Iterable[Mapping[str, Any]],
+    hourly_rate: Decimal,
+    *,
+    max_line: Decimal,
+    max_ticket: Decimal,
+    ticket_total: Decimal,
+) -> tuple[str, str] | None:
+    """(field, why) for the first amount above the policy's limits (R21), or None: labour and
+    each part line at most `max_line`, the ticket's chargeable total at most `max_ticket`."""
+    labour = labour_fee(labor_minutes, hourly_rate)
+    if labour > max_line:
+        return "labor_minutes", f"labour of {labour} is more than the {max_line} one line may cost"
+    for position, part in enumerate(parts):
+        line = money(Decimal(str(part["unit_price"])) * int(part["qty"]))
+        if line > max_line:
+            return (
+                f"parts.{position}",
+                f"part {part['part_no']}: {part['qty']} × {part['unit_price']} = {line} is more "
+                f"than the {max_line} one line may cost",
+            )
+    if ticket_total > max_ticket:
+        return (
+            "parts",
+            f"the ticket would cost {ticket_total}, more than the {max_ticket} one ticket may cost",
+        )
+    return None

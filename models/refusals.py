@@ -11,6 +11,9 @@ INVALID_TRANSITION = "InvalidTransition"  # 409, with the allowed actions
 FORBIDDEN = "Forbidden"  # 403
 INVALID_PAYLOAD = "InvalidPayload"  # 422, with the errors
 IDEMPOTENCY_KEY_REUSED = "IdempotencyKeyReused"  # 422
+# An activity's write the database refused as invalid data: retrying cannot help, and a retry
+# loop would hold the workflow's lock (every later step would time out).
+INVALID_DATA = "InvalidData"
 
 
 def refuse(message: str, error_type: str, **details: Any) -> ApplicationError:

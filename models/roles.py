@@ -45,6 +45,38 @@ APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 SURVEY_LINK_ROLES = frozenset({R.ADMIN, R.DIRECTOR, R.CLERK})
 
 
+class Reading(StrEnum):
+    """What staff read, each granted to the roles whose work needs it (docs/security.md)."""
+
+    TICKETS = "tickets"
+    """Tickets, timelines, repair cards; a technician only those assigned to them (R4)."""
+    REGISTER = "register"
+    PAYMENTS = "payments"
+    INVOICES = "invoices"
+    ESCALATIONS = "escalations"
+    COMPLAINTS = "complaints"
+    CATALOG = "catalog"
+    """Customers, products and maintenance contracts (R2)."""
+
+
+FRONT_OFFICE = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
+READ_ROLES: dict[Reading, frozenset[Role]] = {
+    Reading.TICKETS: frozenset(Role),
+    Reading.REGISTER: FRONT_OFFICE | {R.TECHNICIAN},
+    Reading.PAYMENTS: frozenset({R.ACCOUNTANT, R.CLERK, R.DIRECTOR, R.MANAGER, R.ADMIN}),
+    Reading.INVOICES: frozenset({R.ACCOUNTANT, R.CLERK, R.DIRECTOR, R.MANAGER, R.ADMIN}),
+    Reading.ESCALATIONS: frozenset(Role) - {R.TECHNICIAN, R.ACCOUNTANT},
+    Reading.COMPLAINTS: FRONT_OFFICE | {R.VP},
+    Reading.CATALOG: FRONT_OFFICE | {R.SALES, R.ACCOUNTANT},
+}
+
+
+def own_tickets_only(roles: Iterable[str]) -> bool:
+    """R4: a technician (with no other role) reads only the tickets assigned to them, now or
+    before; every other role reads every ticket."""
+    return not (set(roles) - {R.TECHNICIAN})
+
+
 def missing_role(action: str, roles: Iterable[str]) -> str | None:
     """Why a user with `roles` may never take `action`, or None if their roles allow it."""
     allowed = ACTION_ROLES.get(action, frozenset())

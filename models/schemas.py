@@ -14,10 +14,15 @@ from models.roles import Role
 from models.tables import EscalationRecord, TicketRecord, TimelineRecord, ticket_values
 from models.ticket import TicketState
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 Phone = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{4,30}$")
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{3,29}[0-9]$")
 ]
 Username = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -84,7 +89,7 @@ class InternalJobRequest(_Request):
 
 class UserCreate(_Request):
     username: Username
-    password: Annotated[str, StringConstraints(min_length=8, max_length=200)]
+    password: Password
     full_name: Name
     roles: list[Role] = Field(min_length=1)
     branch: Name | None = None
@@ -99,6 +104,19 @@ class UserPublic(BaseModel):
     branch: str | None
     active: bool
     email: str | None = None
+
+
+class PasswordChange(_Request):
+    """A user's own change: the current password, then the new one."""
+
+    current_password: Annotated[str, StringConstraints(max_length=200)]
+    new_password: Password
+
+
+class PasswordReset(_Request):
+    """An admin's reset of another user's password."""
+
+    new_password: Password
 
 
 class Token(BaseModel):
@@ -146,7 +164,7 @@ class TicketPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_state(cls, state: TicketState) -> TicketPublic:
+    def from_state(cls, state: TicketState, escalations: list[EscalationRecord]) -> TicketPublic:
         """The ticket as its workflow has it, rendered exactly as the read model would."""
         assert state.number is not None
         row = TicketRecord(
@@ -155,10 +173,11 @@ class TicketPublic(BaseModel):
             registered_by="",
             **ticket_values(state),
         )
-        return cls.from_record(row)
+        return cls.from_record(row, escalations)
 
     @classmethod
-    def from_record(cls, row: TicketRecord) -> TicketPublic:
+    def from_record(cls, row: TicketRecord, escalations: list[EscalationRecord]) -> TicketPublic:
+        """The ticket's row with its escalations: its own deadlines' and its complaints' (R16)."""
         status = Status(row.status)
         return cls(
             id=row.id,
@@ -178,8 +197,8 @@ class TicketPublic(BaseModel):
             hold=row.hold,
             carried_over_at=row.carried_over_at,
             resolution_promised_by=row.resolution_promised_by,
-            escalations=row.escalations,
-            open_escalations=row.open_escalations,
+            escalations=[_escalation_summary(e) for e in escalations],
+            open_escalations=sum(1 for e in escalations if e.acknowledged_at is None),
             invoice=row.invoice,
             evidence=row.evidence,
             amount_due=row.amount_due,
@@ -188,6 +207,20 @@ class TicketPublic(BaseModel):
             created_at=row.created_at,
             updated_at=row.updated_at,
         )
+
+
+def _escalation_summary(row: EscalationRecord) -> dict[str, Any]:
+    """As the contract shows escalations on the ticket (shared/spec/api.md)."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "raised_at": row.raised_at,
+        "due_at": row.due_at,
+        "owner_role": row.owner_role,
+        "acknowledged_at": row.acknowledged_at,
+        "acknowledged_by": row.acknowledged_by,
+        "details": row.details,
+    }
 
 
 class TimelineEntryPublic(BaseModel):

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.codec import parse_payload_keys
+
+MIN_SECRET_KEY_BYTES = 32
+GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+# Values that appear in this repository's files or its docs' examples: never a real secret.
+KNOWN_DEVELOPMENT_KEYS = frozenset(
+    {
+        "dev-only-secret-key-override-me",
+        "test-signing-key-with-enough-length",
+        "change-me-to-a-long-random-secret-value",
+    }
+)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a bad value (a payload key, a password) is never echoed in errors.
+    model_config = SettingsConfigDict(
+        env_prefix="AFTERSALES_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
@@ -32,7 +50,9 @@ class Settings(BaseSettings):
     policy_file: Path | None = None
     admin_password: str | None = None
     secret_key: str | None = None
-    token_ttl_minutes: int = Field(8 * 60, ge=1)
+    token_ttl_minutes: int = Field(8 * 60, ge=1, le=30 * 24 * 60)
+    # The largest request body the API reads (413 beyond).
+    max_request_bytes: int = Field(1_048_576, ge=1024, le=100 * 1_048_576)
 
     # Where the customer's survey links point (R22); default: this API's own address.
     public_url: str | None = None
@@ -46,6 +66,24 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = Field(10, gt=0)
     # Survey cards by SMS: a gateway URL that takes a JSON POST {to, text}; unset: no SMS.
     sms_webhook_url: str | None = None
+
+    # Workflow payload encryption (core/codec.py): "id:base64key,id:base64key,..." of 32-byte
+    # AES keys; the first encrypts, all decrypt. Unset or empty: payloads are stored in clear.
+    payload_keys: SecretStr | None = None
+    # Browser origins (the Temporal UI's) allowed to call the codec endpoint /codec/*, comma
+    # separated; empty: no CORS.
+    codec_cors_origins: str = ""
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _check_payload_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        try:
+            parse_payload_keys(value.get_secret_value())
+        except ValueError as bad:
+            raise ValueError(f"AFTERSALES_PAYLOAD_KEYS: {bad}") from None
+        return value
 
     @property
     def resolved_database_url(self) -> str:
@@ -63,14 +101,53 @@ class Settings(BaseSettings):
     def embedded_temporal(self) -> bool:
         return self.temporal_address is None
 
+    @field_validator("secret_key")
+    @classmethod
+    def _strong_secret_key(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value in KNOWN_DEVELOPMENT_KEYS:
+            raise ValueError(
+                "AFTERSALES_SECRET_KEY is a published example value; generate your own: "
+                f"{GENERATE_KEY}"
+            )
+        if len(value.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ValueError(
+                f"AFTERSALES_SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes; "
+                f"generate one: {GENERATE_KEY}"
+            )
+        return value
+
     def signing_key(self) -> str:
         """The token signing key: the setting, or one generated once and kept in the data dir
         so tokens survive restarts of a single-machine install."""
         if self.secret_key:
             return self.secret_key
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return _read_or_create_key(private_dir(self.data_dir) / "secret_key")
+
+
+def private_dir(path: Path) -> Path:
+    """`path`, created if missing, readable by this user alone (0700): it holds the databases
+    and the signing key."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.geteuid():
+        path.chmod(0o700)
+    return path
+
+
+def _read_or_create_key(path: Path) -> str:
+    """The key in `path`; on first use a new one, written 0600 to a file of its own and linked
+    into place, so a concurrent first start never sees a half-written key or a second one."""
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(48))
+                file.flush()
+                os.fsync(file.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+        finally:
+            draft.unlink()
+    return path.read_text().strip()

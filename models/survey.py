@@ -3,6 +3,7 @@ the `Survey` workflow. Plain data and pydantic validation, safe in the workflow 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -122,7 +123,7 @@ def answer_errors(invalid: ValidationError) -> list[dict[str, Any]]:
     """The validation errors as `{field, message}`, for people and clients alike."""
     return [
         {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
-        for error in invalid.errors(include_url=False, include_context=False)
+        for error in invalid.errors(include_url=False, include_context=False, include_input=False)
     ]
 
 
@@ -152,6 +153,12 @@ class SurveyState:
 def survey_link(public_url: str, token: str) -> str:
     """The customer's secret link to the card."""
     return f"{public_url.rstrip('/')}/surveys/{token}"
+
+
+def token_digest(token: str) -> str:
+    """What the read model keeps of a link's token (SHA-256, hex): enough to find the card
+    a link opens, never enough to make the link."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RatingLevelPublic(BaseModel):

@@ -11,7 +11,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-from models.escalation import Escalation
 from models.ticket import TicketState
 
 
@@ -59,6 +58,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
     )
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Bumped when the password changes or the user is deactivated: older tokens stop working."""
 
 
 class TicketRecord(SQLModel, table=True):
@@ -92,10 +93,6 @@ class TicketRecord(SQLModel, table=True):
     hold: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     carried_over_at: datetime | None = _when(nullable=True)
     resolution_promised_by: datetime | None = _when(nullable=True)
-    open_escalations: int = 0
-    escalations: list[dict[str, Any]] = Field(
-        default_factory=list, sa_column=Column(JSON, nullable=False)
-    )
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     invoice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     amount_due: Decimal = _money()
@@ -118,6 +115,16 @@ class TimelineRecord(SQLModel, table=True):
     action: str = Field(max_length=32)
     actor: str = Field(max_length=64)
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class TicketTechnicianRecord(SQLModel, table=True):
+    """Every technician a ticket was ever assigned to (R4): they may read it for good."""
+
+    __tablename__ = "ticket_technicians"
+    __table_args__ = (Index("ix_ticket_technicians_technician", "technician", "ticket_id"),)
+
+    ticket_id: str = Field(foreign_key="tickets.id", primary_key=True, max_length=64)
+    technician: str = Field(primary_key=True, max_length=64)
 
 
 class Counter(SQLModel, table=True):
@@ -212,7 +219,7 @@ class EscalationRecord(SQLModel, table=True):
     __tablename__ = "escalations"
     __table_args__ = (
         Index("ix_escalations_open", "acknowledged_at", "raised_at"),
-        Index("ix_escalations_ticket", "ticket_id"),
+        Index("ix_escalations_ticket", "ticket_id", "acknowledged_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -256,7 +263,8 @@ class SurveyRecord(SQLModel, table=True):
     ticket_id: str = Field(primary_key=True, max_length=64)
     ticket_number: str = Field(max_length=32)
     workflow_id: str = Field(max_length=128)
-    token: str | None = Field(default=None, unique=True, max_length=128)
+    token_hash: str | None = Field(default=None, unique=True, max_length=64)
+    """SHA-256 of the customer's secret link token: the token itself is never stored."""
     status: str = Field(max_length=16)
     technician: str | None = Field(default=None, max_length=64)
     service_type: str = Field(max_length=16)
@@ -337,8 +345,6 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "hold": _hold_summary(state),
         "carried_over_at": state.carried_over_at,
         "resolution_promised_by": state.resolution_promised_by,
-        "open_escalations": sum(1 for e in state.escalations if e.is_open),
-        "escalations": [_escalation_summary(e) for e in state.escalations],
         "invoice": _invoice_summary(state),
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
@@ -363,19 +369,3 @@ def _hold_summary(state: TicketState) -> dict[str, Any] | None:
     if hold is None:
         return None
     return {"since": hold.since.isoformat(), "reason": hold.reason, "by": hold.by}
-
-
-def _escalation_summary(escalation: Escalation) -> dict[str, Any]:
-    """As the contract shows escalations on the ticket (shared/spec/api.md)."""
-    return {
-        "id": escalation.id,
-        "kind": escalation.kind,
-        "raised_at": escalation.raised_at.isoformat(),
-        "due_at": escalation.due_at.isoformat() if escalation.due_at else None,
-        "owner_role": escalation.owner_role,
-        "acknowledged_at": (
-            escalation.acknowledged_at.isoformat() if escalation.acknowledged_at else None
-        ),
-        "acknowledged_by": escalation.acknowledged_by,
-        "details": escalation.details,
-    }

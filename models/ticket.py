@@ -47,6 +47,8 @@ class BillingTerms:
 
     hourly_rate: Decimal
     small_fee_threshold: Decimal
+    max_line_amount: Decimal = Decimal("100000.00")
+    max_ticket_amount: Decimal = Decimal("1000000.00")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from models.passwords import hash_password
+from models.passwords import hash_password, verify_password
 from models.roles import Role
 from models.schemas import Email, Name, UserCreate
 from models.tables import User
@@ -78,12 +78,35 @@ def update_user(session: Session, username: str, changes: UserUpdate, actor: str
         values.get("active") is False or Role.ADMIN.value not in values.get("roles", user.roles)
     ):
         raise SelfLockout(username)
+    if values.get("active") is False and user.active:
+        user.token_version += 1  # a deactivated user's tokens stop working at once
     for name, value in values.items():
         setattr(user, name, value)
     session.add(user)
     session.commit()
     session.refresh(user)
     return user
+
+
+class WrongPassword(Exception):
+    """The current password given to change it is not the user's."""
+
+
+def set_password(session: Session, user: User, new_password: str) -> User:
+    """Stores `new_password`; every token issued before stops working."""
+    user.password_hash = hash_password(new_password)
+    user.token_version += 1
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def change_own_password(session: Session, user: User, current: str, new_password: str) -> User:
+    """The user's own change: raises WrongPassword unless `current` is their password."""
+    if not verify_password(current, user.password_hash):
+        raise WrongPassword(user.username)
+    return set_password(session, user, new_password)
 
 
 def bootstrap_admin(engine: Engine, password: str | None) -> bool:

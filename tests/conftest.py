@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
+from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
 
+import models.catalog
+import models.tables  # noqa: F401  (registers the tables)
 from models.db import make_engine, migrate
 from tests.mail import SmtpServer
 from worker import DATA_CONVERTER, register_search_attributes
@@ -85,15 +88,9 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate(engine)
     yield engine
     if engine.dialect.name == "postgresql":
+        tables = ", ".join(SQLModel.metadata.tables)
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "TRUNCATE ticket_timeline, product_receipts, product_register,"
-                    " repair_card_rounds, invoices, payments, tickets, counters, users,"
-                    " contracts, products, customers, escalations, notifications, surveys,"
-                    " complaints"
-                )
-            )
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

@@ -163,7 +163,9 @@ class ComplaintWorkflow:
             raise refuse(
                 f"invalid '{request.action}' request",
                 INVALID_PAYLOAD,
-                errors=invalid.errors(include_url=False, include_context=False),
+                errors=invalid.errors(
+                    include_url=False, include_context=False, include_input=False
+                ),
             ) from None
         data = body.model_dump(mode="json")
         if request.action == Step.REPLY and facts.serious and data["method"] != "letter":
@@ -302,9 +304,7 @@ class ComplaintWorkflow:
         state = self.state
         state.seq += 1
         state.updated_at = workflow.now()
-        state.timeline.append(
-            TimelineEntry(state.seq, at or state.updated_at, action, actor, data)
-        )
+        state.timeline.append(TimelineEntry(state.seq, at or state.updated_at, action, actor, data))
 
     async def _project(self) -> None:
         await workflow.execute_local_activity_method(

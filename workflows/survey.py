@@ -51,6 +51,9 @@ RECEIVED_VIA_SURVEY = "survey"
 COMPLAINT_WAIT = timedelta(hours=1)  # for the complaint's number; it has its own workflow
 MAX_COMPLAINT_IDS = 20  # `complaint-<ticket>-<n>` ids tried when staff took the first ones
 
+# Patches: surveys started before these changes replay without them.
+COMPLAINT_FIRST_PATCH = "survey-answer-starts-its-complaint-first"
+
 # Error types the API translates to HTTP answers.
 SURVEY_CLOSED = "SurveyClosed"  # already answered: 409
 SURVEY_EXPIRED = "SurveyExpired"  # 404
@@ -165,11 +168,19 @@ class SurveyWorkflow:
         async with self.lock:
             # Expiry or another answer may have landed between validation and now.
             self._validate_answer(answer)
-            state = self.state
-            state.answer = checked_answer(answer)
-            state.status, state.answered_at = SurveyStatus.ANSWERED, workflow.now()
-            if state.answer.complaint:
-                state.complaint_workflow_id = await self._start_complaint(state.answer.complaint)
+            state, checked = self.state, checked_answer(answer)
+            if workflow.patched(COMPLAINT_FIRST_PATCH):
+                # The complaint first: if it cannot be started, the survey stays unanswered
+                # (and can be answered again), never half-answered.
+                if checked.complaint:
+                    state.complaint_workflow_id = await self._start_complaint(checked.complaint)
+                state.answer = checked
+                state.status, state.answered_at = SurveyStatus.ANSWERED, workflow.now()
+            else:
+                state.answer = checked
+                state.status, state.answered_at = SurveyStatus.ANSWERED, workflow.now()
+                if checked.complaint:
+                    state.complaint_workflow_id = await self._start_complaint(checked.complaint)
             await self._project()
             return state
 

@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.billing import BillingActivities
     from activities.notify import NotifyActivities
     from activities.projection import ProjectionActivities
-    from models.actions import ACTION_BODIES
+    from models.actions import ACTION_BODIES, MAX_PAYMENTS, MAX_REPAIR_ROUNDS
     from models.entitlement import ServiceType
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
@@ -47,8 +47,9 @@ with workflow.unsafe.imports_passed_through():
         TransitionRefused,
         allowed_actions,
         next_status,
+        refusal_message,
     )
-    from models.pricing import job_fee, money
+    from models.pricing import amount_refusal, job_fee, money
     from models.refusals import (
         FORBIDDEN,
         IDEMPOTENCY_KEY_REUSED,
@@ -81,6 +82,10 @@ ON_SITE_METHOD = "collected_on_site"
 # Patches: tickets started before these changes replay without them.
 DEADLINES_PATCH = "deadlines-and-escalations"
 SURVEY_PATCH = "survey-card"
+INTERNAL_JOBS_PATCH = "internal-jobs-without-customer-deadlines"
+# The newest steps the state keeps (all are in the read model): continue-as-new carries the
+# state, and a payload must stay far below Temporal's limit however long a ticket lives.
+TIMELINE_KEPT = 100
 
 K = EscalationKind
 BEFORE_ARRIVAL = frozenset({Status.REGISTERED, Status.DISPATCHED})
@@ -123,6 +128,12 @@ class TicketWorkflow:
     @workflow.run
     async def run(self, start: TicketStart) -> TicketState:
         self.deadlines = self.clock is not None and workflow.patched(DEADLINES_PATCH)
+        if (
+            self.deadlines
+            and start.service_type == ServiceType.INTERNAL
+            and workflow.patched(INTERNAL_JOBS_PATCH)
+        ):
+            self.deadlines = False  # R1: an internal job makes no promise to a customer
         if start.resumed is None:
             async with self.lock:
                 await self._register()
@@ -170,11 +181,16 @@ class TicketWorkflow:
     def state_query(self) -> TicketState:
         return self.state
 
+    def _answer(self) -> TicketState:
+        """The state as updates answer with it: without the timeline, so an answer does not
+        grow with the ticket's age (the timeline is in the read model)."""
+        return replace(self.state, timeline=[])
+
     @workflow.update
     async def register(self, request: RegisterRequest) -> TicketState:
         """R3: answers the call-in with the ticket, however many times the call is sent."""
         await workflow.wait_condition(lambda: self.state.number is not None)
-        return self.state
+        return self._answer()
 
     @register.validator
     def _validate_register(self, request: RegisterRequest) -> None:
@@ -192,7 +208,7 @@ class TicketWorkflow:
             # Another step may have landed between this one's validation and now.
             self._validate_act(request)
             await self._apply(request)
-            return self.state
+            return self._answer()
 
     @act.validator
     def _validate_act(self, request: ActionRequest) -> None:
@@ -219,7 +235,9 @@ class TicketWorkflow:
             raise refuse(
                 f"invalid '{request.action}' request",
                 INVALID_PAYLOAD,
-                errors=invalid.errors(include_url=False, include_context=False),
+                errors=invalid.errors(
+                    include_url=False, include_context=False, include_input=False
+                ),
             ) from None
         self._validate_facts(request)
 
@@ -235,15 +253,29 @@ class TicketWorkflow:
                         INVALID_PAYLOAD,
                         outstanding=str(outstanding),
                     )
-            case Action.RESOLVE if data.get("collected_on_site"):
-                fee, limit = self._fee(data), state.terms.small_fee_threshold
-                if fee > limit:
+                if len(state.payments) >= MAX_PAYMENTS:
+                    raise refuse(
+                        f"a ticket takes at most {MAX_PAYMENTS} payments (R21)", INVALID_PAYLOAD
+                    )
+            case Action.RESOLVE:
+                fee = self._fee(data)
+                self._check_amounts(data, state.amount_due + fee)
+                limit = state.terms.small_fee_threshold
+                if data.get("collected_on_site") and fee > limit:
                     raise refuse(
                         f"a fee of {fee} is above the on-site collection limit of {limit}; "
                         "it is invoiced instead (R6)",
                         INVALID_PAYLOAD,
                         fee=str(fee),
                     )
+            case Action.RECORD_REPAIR:
+                if len(state.repair_rounds) >= MAX_REPAIR_ROUNDS:
+                    raise refuse(
+                        f"the repair card is full: {MAX_REPAIR_ROUNDS} rounds (R8)",
+                        INVALID_PAYLOAD,
+                    )
+                billed = sum((r.fee for r in state.repair_rounds), state.amount_due)
+                self._check_amounts(data, billed + self._fee(data))
             case Action.CARRY_IN | Action.PROMISE:
                 if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
                     raise refuse(
@@ -252,10 +284,28 @@ class TicketWorkflow:
                         promised_by=str(data["promised_by"]),
                     )
 
+    def _check_amounts(self, data: dict[str, Any], ticket_total: Decimal) -> None:
+        """R21: no line and no ticket above the policy's limits in force at call-in."""
+        terms = self.state.terms
+        if over := amount_refusal(
+            data["labor_minutes"],
+            data.get("parts", []),
+            terms.hourly_rate,
+            max_line=terms.max_line_amount,
+            max_ticket=terms.max_ticket_amount,
+            ticket_total=ticket_total,
+        ):
+            where, why = over
+            raise refuse(
+                why,
+                INVALID_PAYLOAD,
+                errors=[{"loc": where.split("."), "msg": why, "type": "amount_too_large"}],
+            )
+
     def _refuse_transition(self, action: str) -> None:
-        status = self.state.status
+        status, hold = self.state.status, self.state.hold
         raise refuse(
-            f"action '{action}' is not allowed while the ticket is '{status}'",
+            refusal_message(status, action, hold.reason if hold else None),
             INVALID_TRANSITION,
             status=status,
             allowed_actions=allowed_actions(status, on_hold=self.state.hold is not None),
@@ -325,14 +375,14 @@ class TicketWorkflow:
                 current.inspected_by, current.inspected_at = request.actor, now
                 data["round"] = current.round
             case Action.RETURN:
-                # R8, R9: the receipt is voided and the carry-in repair invoiced on return.
+                # R8, R9: the carry-in repair is invoiced on return and the receipt voided.
                 assert state.receipt is not None
-                state.receipt.voided_at = now
                 lines = [
                     self._line(f"workshop repair, round {r.round}", asdict(r), r.fee)
                     for r in state.repair_rounds
                 ]
                 await self._bill(sum((r.fee for r in state.repair_rounds), Decimal(0)), lines, now)
+                state.receipt.voided_at = now
                 data["receipt_voided"] = state.receipt.number
             case Action.RECORD_PAYMENT:
                 self._pay(Decimal(str(data["amount"])), data["method"], request.actor, now)
@@ -580,20 +630,20 @@ class TicketWorkflow:
         }
 
     async def _bill(self, amount: Decimal, lines: list[dict[str, Any]], now: datetime) -> None:
-        """R6, R9, R21: a chargeable job gets its invoice now, exactly once."""
+        """R6, R9, R21: a chargeable job gets its invoice now, exactly once. The state changes
+        only once the invoice is there: a step whose invoice fails leaves no trace."""
         state = self.state
+        if amount > 0 and state.invoice is None:
+            assert state.number is not None
+            state.invoice = await workflow.execute_activity_method(
+                BillingActivities.issue_invoice,
+                InvoiceRequest(
+                    state.ticket_id, state.number, money(amount), lines, now, state.timezone
+                ),
+                start_to_close_timeout=INVOICE_TIMEOUT,
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            )
         state.amount_due = money(state.amount_due + amount)
-        if amount <= 0 or state.invoice is not None:
-            return
-        assert state.number is not None
-        state.invoice = await workflow.execute_activity_method(
-            BillingActivities.issue_invoice,
-            InvoiceRequest(
-                state.ticket_id, state.number, money(amount), lines, now, state.timezone
-            ),
-            start_to_close_timeout=INVOICE_TIMEOUT,
-            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-        )
 
     def _pay(self, amount: Decimal, method: str, actor: str, now: datetime) -> None:
         state = self.state
@@ -607,6 +657,7 @@ class TicketWorkflow:
         state.updated_at = workflow.now()
         entry = TimelineEntry(state.seq, state.updated_at, action, actor, data)
         state.timeline.append(entry)
+        del state.timeline[:-TIMELINE_KEPT]
         return entry
 
     def _upsert_search_attributes(self) -> None:

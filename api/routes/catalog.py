@@ -12,7 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 
-from api.deps import CurrentUser, SessionDep, require_roles
+from api.deps import SessionDep, reader, require_roles
+from api.params import Limit, Offset, RowId
 from models import catalog
 from models.catalog import CatalogError, Duplicate, NotFound
 from models.catalog_schemas import (
@@ -29,13 +30,15 @@ from models.catalog_schemas import (
     ProductPublic,
     ProductUpdate,
 )
-from models.roles import Role
+from models.roles import Reading, Role
 from models.tables import User
 
 CATALOG_EDITORS = (Role.CLERK, Role.DISPATCHER, Role.DIRECTOR, Role.SALES, Role.ADMIN)
 Editor = Annotated[User, Depends(require_roles(*CATALOG_EDITORS))]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+Reader = Annotated[User, Depends(reader(Reading.CATALOG))]
+# Integer ids in queries, bounded like the path's.
+IdQuery = Annotated[int, Query(ge=1, le=2_147_483_647)]
+Search = Annotated[str, Query(min_length=1, max_length=200)]
 
 customers = APIRouter(prefix="/customers", tags=["customers"])
 products = APIRouter(prefix="/products", tags=["products"])
@@ -43,7 +46,7 @@ contracts = APIRouter(prefix="/contracts", tags=["contracts"])
 
 
 def _refusal(error: CatalogError) -> HTTPException:
-    """The HTTP answer to a refused change: 404, 409, or 422 shaped like FastAPI's own."""
+    """The HTTP answer to a refused change: 404, 409, or 422 naming the field."""
     if isinstance(error, NotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, error.message)
     if isinstance(error, Duplicate):
@@ -51,7 +54,10 @@ def _refusal(error: CatalogError) -> HTTPException:
     location = ["body", error.field] if error.field else ["body"]
     return HTTPException(
         status.HTTP_422_UNPROCESSABLE_CONTENT,
-        [{"type": "value_error", "loc": location, "msg": error.message}],
+        {
+            "detail": error.message,
+            "errors": [{"type": "value_error", "loc": location, "msg": error.message}],
+        },
     )
 
 
@@ -78,10 +84,10 @@ def create_customer(new: CustomerCreate, db: SessionDep, _: Editor) -> CustomerP
 @customers.get("", response_model=list[CustomerPublic])
 def list_customers(
     db: SessionDep,
-    _: CurrentUser,
+    _: Reader,
     response: Response,
-    phone: str | None = None,
-    name: str | None = None,
+    phone: Search | None = None,
+    name: Search | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[CustomerPublic]:
@@ -103,7 +109,7 @@ def _customer_detail(db: SessionDep, customer: catalog.Customer) -> CustomerDeta
 
 
 @customers.get("/{customer_id}", response_model=CustomerDetail)
-def get_customer(customer_id: int, db: SessionDep, _: CurrentUser) -> CustomerDetail:
+def get_customer(customer_id: RowId, db: SessionDep, _: Reader) -> CustomerDetail:
     """The customer with their products and contracts."""
     with _refusals():
         return _customer_detail(db, catalog.get_customer(db, customer_id))
@@ -111,7 +117,7 @@ def get_customer(customer_id: int, db: SessionDep, _: CurrentUser) -> CustomerDe
 
 @customers.patch("/{customer_id}", response_model=CustomerDetail)
 def update_customer(
-    customer_id: int, changes: CustomerUpdate, db: SessionDep, _: Editor
+    customer_id: RowId, changes: CustomerUpdate, db: SessionDep, _: Editor
 ) -> CustomerDetail:
     with _refusals():
         customer = catalog.get_customer(db, customer_id)
@@ -140,10 +146,10 @@ def create_product(new: ProductCreate, db: SessionDep, _: Editor) -> ProductDeta
 @products.get("", response_model=list[ProductPublic])
 def list_products(
     db: SessionDep,
-    _: CurrentUser,
+    _: Reader,
     response: Response,
-    serial_no: str | None = None,
-    customer_id: int | None = None,
+    serial_no: Search | None = None,
+    customer_id: IdQuery | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[ProductPublic]:
@@ -157,7 +163,7 @@ def list_products(
 
 @products.get("/{product_id}", response_model=ProductDetail)
 def get_product(
-    product_id: int, db: SessionDep, _: CurrentUser, on: date | None = None
+    product_id: RowId, db: SessionDep, _: Reader, on: date | None = None
 ) -> ProductDetail:
     """The product, its contracts, and its entitlement (R2) on `on` (default: today, UTC):
     the service type a call-in would get, with the evidence."""
@@ -167,7 +173,7 @@ def get_product(
 
 @products.patch("/{product_id}", response_model=ProductDetail)
 def update_product(
-    product_id: int, changes: ProductUpdate, db: SessionDep, _: Editor
+    product_id: RowId, changes: ProductUpdate, db: SessionDep, _: Editor
 ) -> ProductDetail:
     with _refusals():
         product = catalog.get_product(db, product_id)
@@ -189,10 +195,10 @@ def create_contract(new: ContractCreate, db: SessionDep, _: Editor) -> ContractP
 @contracts.get("", response_model=list[ContractPublic])
 def list_contracts(
     db: SessionDep,
-    _: CurrentUser,
+    _: Reader,
     response: Response,
-    customer_id: int | None = None,
-    product_id: int | None = None,
+    customer_id: IdQuery | None = None,
+    product_id: IdQuery | None = None,
     active_on: date | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
@@ -211,14 +217,14 @@ def list_contracts(
 
 
 @contracts.get("/{contract_id}", response_model=ContractPublic)
-def get_contract(contract_id: int, db: SessionDep, _: CurrentUser) -> ContractPublic:
+def get_contract(contract_id: RowId, db: SessionDep, _: Reader) -> ContractPublic:
     with _refusals():
         return ContractPublic.from_record(catalog.get_contract(db, contract_id))
 
 
 @contracts.patch("/{contract_id}", response_model=ContractPublic)
 def update_contract(
-    contract_id: int, changes: ContractUpdate, db: SessionDep, _: Editor
+    contract_id: RowId, changes: ContractUpdate, db: SessionDep, _: Editor
 ) -> ContractPublic:
     with _refusals():
         contract = catalog.get_contract(db, contract_id)

@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from api import complaint_commands
-from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, require_roles
+from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, reader, require_roles
+from api.params import Limit, Offset, PersonName
+from api.workflow_answers import field_errors
 from models.complaint import (
     ANY_ROLES,
     RECORDING_ROLES,
@@ -25,10 +27,13 @@ from models.complaint import (
 )
 from models.db import page
 from models.followup import ComplaintStart
+from models.roles import APPRAISING_ROLES, Reading
 from models.tables import ComplaintRecord, EscalationRecord, TicketRecord, User
 from models.ticket import Customer, Product
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
+ComplaintsReader = Annotated[User, Depends(reader(Reading.COMPLAINTS))]
+ComplaintId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 def _escalations(db: Session, rows: list[ComplaintRecord]) -> dict[str, list[EscalationRecord]]:
@@ -130,8 +135,9 @@ async def record_complaint(
             return _complaint_start(db, request, recorder, window)
 
     start, existing = await run_in_threadpool(prepare)
+    key = f"{recorder.username}\n{idempotency_key}" if idempotency_key is not None else None
     state = await complaint_commands.record(
-        app.temporal, app.settings.task_queue, start, request, existing, idempotency_key
+        app.temporal, app.settings.task_queue, start, request, existing, key
     )
     _, complaint = await _read(app, wid=state.workflow_id)
     return complaint
@@ -140,19 +146,26 @@ async def record_complaint(
 @router.get("", response_model=list[ComplaintPublic])
 def list_complaints(
     db: SessionDep,
-    _: CurrentUser,
+    user: ComplaintsReader,
     response: Response,
     status_: Annotated[ComplaintStatus | None, Query(alias="status")] = None,
     severity: Severity | None = None,
     repeated: bool | None = None,
     visited: bool | None = None,
-    ticket_id: str | None = None,
-    technician: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    ticket_id: Annotated[str | None, Query(max_length=64)] = None,
+    technician: PersonName | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[ComplaintPublic]:
     """Complaints, newest first; `visited=false` lists the customers still to be visited
-    (R26). `X-Total-Count` tells how many match in all."""
+    (R26). `X-Total-Count` tells how many match in all. `technician=` is part of the
+    appraisal (R24): for the roles that read any technician's."""
+    if technician is not None and not APPRAISING_ROLES.intersection(user.roles):
+        needed = " or ".join(sorted(APPRAISING_ROLES))
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"complaints by technician are part of the appraisal: they need the role {needed}",
+        )
     query = select(ComplaintRecord)
     if status_ is not None:
         query = query.where(col(ComplaintRecord.status) == status_.value)
@@ -174,28 +187,36 @@ def list_complaints(
 
 
 @router.get("/{complaint_id}", response_model=ComplaintPublic)
-def get_complaint(complaint_id: str, db: SessionDep, _: CurrentUser) -> ComplaintPublic:
+def get_complaint(
+    complaint_id: ComplaintId, db: SessionDep, _: ComplaintsReader
+) -> ComplaintPublic:
     return _public(db, [_row(db, complaint_id)])[0]
 
 
-def _checked_body(action: str, body: dict[str, Any]) -> dict[str, Any]:
+def _checked_body(action: str, body: dict[str, Any], current: ComplaintPublic) -> dict[str, Any]:
+    """The step's body; a step not possible now is refused with 409 whatever its body."""
     try:
         checked = STEP_BODIES[action].model_validate(body)
     except ValidationError as invalid:
+        if action not in current.allowed_actions:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                {
+                    "detail": f"'{action}' is not allowed: the complaint is {current.status}",
+                    "allowed_actions": current.allowed_actions,
+                },
+            ) from None
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": f"invalid '{action}' request",
-                "errors": invalid.errors(include_url=False, include_context=False),
-            },
+            {"detail": f"invalid '{action}' request", "errors": field_errors(invalid)},
         ) from None
     return checked.model_dump(mode="json", exclude_unset=True)
 
 
 @router.post("/{complaint_id}/actions/{action}", response_model=ComplaintPublic)
 async def take_action(
-    complaint_id: str,
-    action: str,
+    complaint_id: ComplaintId,
+    action: Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z_]+$")],
     app: ServicesDep,
     user: CurrentUser,
     body: Annotated[dict[str, Any] | None, Body()] = None,
@@ -211,7 +232,7 @@ async def take_action(
     if not ANY_ROLES[action].intersection(user.roles):
         needed = " or ".join(sorted(ANY_ROLES[action]))
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"'{action}' needs the role {needed}")
-    data = _checked_body(action, body or {})
+    data = _checked_body(action, body or {}, current)
     request = ComplaintAction(action=action, actor=user.username, roles=user.roles, data=data)
     try:
         await complaint_commands.act(app.temporal, wid, request)

@@ -6,14 +6,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, NoReturn
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
+from api.deps import CurrentUser, ServicesDep, SessionDep, reader
+from api.params import Limit, Offset
 from models.db import page
 from models.escalation import (
     ACKNOWLEDGE_UPDATE,
@@ -23,8 +24,9 @@ from models.escalation import (
     Escalation,
     EscalationKind,
 )
+from models.roles import Reading, Role
 from models.schemas import AcknowledgeBody, EscalationPublic
-from models.tables import EscalationRecord
+from models.tables import EscalationRecord, User
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
 ACKNOWLEDGE_TIMEOUT = timedelta(seconds=30)
@@ -33,15 +35,15 @@ ACKNOWLEDGE_TIMEOUT = timedelta(seconds=30)
 @router.get("", response_model=list[EscalationPublic])
 def list_escalations(
     db: SessionDep,
-    user: CurrentUser,
+    user: Annotated[User, Depends(reader(Reading.ESCALATIONS))],
     response: Response,
     open_: Annotated[bool | None, Query(alias="open")] = None,
     kind: EscalationKind | None = None,
-    ticket_id: str | None = None,
-    owner_role: str | None = None,
+    ticket_id: Annotated[str | None, Query(max_length=64)] = None,
+    owner_role: Role | None = None,
     mine: Annotated[bool, Query(description="only those owned by one of my roles")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[EscalationPublic]:
     """Escalations, newest first; `open=true` lists those not yet acknowledged."""
     query = select(EscalationRecord)
@@ -69,7 +71,7 @@ def _find(app: ServicesDep, escalation_id: str) -> EscalationRecord | None:
 
 @router.post("/{escalation_id}/acknowledge", response_model=EscalationPublic)
 async def acknowledge(
-    escalation_id: str,
+    escalation_id: Annotated[str, Path(min_length=1, max_length=64)],
     app: ServicesDep,
     user: CurrentUser,
     body: AcknowledgeBody | None = None,

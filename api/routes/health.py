@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -12,12 +13,21 @@ from api.deps import ServicesDep
 from models.db import ping
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger("aftersales.health")
 TIMEOUT_SECONDS = 3
+RETRY_AFTER_SECONDS = 5
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    responses={
+        200: {"description": '`{"status": "ok"}`: Temporal and the database answer'},
+        503: {"description": '`{"status": "unavailable"}`: the reason is in the log'},
+    },
+)
 async def health(app: ServicesDep) -> JSONResponse:
-    """200 `{"status": "ok"}` once Temporal and the database answer, 503 naming what does not."""
+    """200 `{"status": "ok"}` once Temporal and the database answer, 503 otherwise. Callers
+    learn nothing more (it needs no sign-in): what failed goes to the API's log."""
     temporal, database = await asyncio.gather(
         asyncio.wait_for(app.temporal.service_client.check_health(), TIMEOUT_SECONDS),
         asyncio.wait_for(run_in_threadpool(ping, app.engine), TIMEOUT_SECONDS),
@@ -29,5 +39,10 @@ async def health(app: ServicesDep) -> JSONResponse:
         if isinstance(result, BaseException)
     }
     if problems:
-        return JSONResponse({"status": "unavailable", **problems}, status_code=503)
+        log.warning("health: unavailable: %s", problems)
+        return JSONResponse(
+            {"status": "unavailable"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return JSONResponse({"status": "ok"})

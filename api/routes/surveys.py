@@ -141,11 +141,15 @@ def show_card(token: str, request: Request, app: ServicesDep, thanks: bool = Fal
     return JSONResponse(card.model_dump(mode="json"), headers=PRIVATE)
 
 
-async def _answer_body(request: Request) -> tuple[dict[str, Any], bool]:
-    """The posted answer as a dict, and whether it came from the page's form."""
-    if request.headers.get("content-type", "").startswith(FORMS):
-        form = await request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}, True
+def _is_form(request: Request) -> bool:
+    return request.headers.get("content-type", "").startswith(FORMS)
+
+
+async def _answer_body(request: Request) -> dict[str, Any]:
+    """The posted answer as a dict."""
+    if _is_form(request):
+        form = await request.form(max_files=0, max_fields=20)
+        return {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         data = await request.json()
     except ValueError:
@@ -157,7 +161,7 @@ async def _answer_body(request: Request) -> tuple[dict[str, Any], bool]:
             "comment?, complaint?}",
             [],
         )
-    return data, False
+    return data
 
 
 def _refusal_for(card: SurveyCardPublic) -> Refused | None:
@@ -223,15 +227,16 @@ async def answer_card(token: str, request: Request, app: ServicesDep) -> Respons
     is redirected back to the page with 303)."""
     found = await run_in_threadpool(_find, app, token)
     card = found[1] if found else None
-    from_form = False
+    from_form = _is_form(request)
     values: dict[str, Any] = {}
     try:
-        values, from_form = await _answer_body(request)
+        # The link first: a stranger's body is not even read.
         if found is None:
             raise Refused(status.HTTP_404_NOT_FOUND, NOT_FOUND, [])
         row, card = found
         if refusal := _refusal_for(card):
             raise refusal
+        values = await _answer_body(request)
         try:
             answer = checked_answer(values)
         except ValidationError as invalid:

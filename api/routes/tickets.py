@@ -4,38 +4,63 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import AwareDatetime, ValidationError
 from sqlmodel import Session
 
 from api import survey_reads, ticket_commands, ticket_reads
-from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, require_roles
+from api.deps import (
+    CurrentUser,
+    IdempotencyKey,
+    ServicesDep,
+    SessionDep,
+    TicketScope,
+    require_roles,
+)
+from api.params import Instant, Limit, Offset, PersonName, ZoneName
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
-from models.lifecycle import Action, Status
-from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, Role, missing_role
+from models.lifecycle import Status
+from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role
 from models.schemas import (
     CallInRequest,
     InternalJobRequest,
+    Phone,
     TicketPublic,
     TimelineEntryPublic,
 )
 from models.tables import User
-from models.ticket import ActionRequest
+from models.ticket import ActionRequest, TicketState
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
+TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+ActionName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+
+
+def _not_found(ticket_id: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
 
 
 async def _read(app: ServicesDep, ticket_id: str) -> TicketPublic:
     def read() -> TicketPublic | None:
-        with Session(app.engine) as db:
+        with app.session() as db:
             return ticket_reads.ticket(db, ticket_id)
 
     found = await run_in_threadpool(read)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+        raise _not_found(ticket_id)
     return found
+
+
+async def _answer(app: ServicesDep, state: TicketState) -> TicketPublic:
+    """The ticket as its workflow answered, with its escalations and its complaints' (R16)."""
+
+    def escalations() -> dict[str, Any]:
+        with app.session() as db:
+            return ticket_reads.escalations_of(db, [state.ticket_id])
+
+    found = await run_in_threadpool(escalations)
+    return TicketPublic.from_state(state, found[state.ticket_id])
 
 
 async def _register(
@@ -57,7 +82,7 @@ async def _register(
         )
     except ticket_commands.TicketGone as gone:
         return await _read(app, str(gone))
-    return TicketPublic.from_state(state)
+    return await _answer(app, state)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=TicketPublic)
@@ -67,8 +92,9 @@ async def call_in(
     clerk: Annotated[User, Depends(require_roles(*CALL_IN_ROLES))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """R3: register a call-in. The same `Idempotency-Key` always answers with the same ticket;
-    the service type is decided from the product's records (R2)."""
+    """R3: register a call-in. The same `Idempotency-Key` from the same user always answers
+    with the same ticket; send one, and send it again when retrying after a timeout (504) or a
+    dropped connection. The service type is decided from the product's records (R2)."""
     return await _register(app, request, clerk, idempotency_key)
 
 
@@ -79,7 +105,8 @@ async def open_internal_job(
     supervisor: Annotated[User, Depends(require_roles(*INTERNAL_JOB_ROLES))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """R1: an internal job (inspection, parts handling, tool maintenance, training): free."""
+    """R1: an internal job (inspection, parts handling, tool maintenance, training): free,
+    with no customer deadlines."""
     internal = ticket_commands.internal_call_in(job)
     return await _register(app, internal, supervisor, idempotency_key, ServiceType.INTERNAL)
 
@@ -89,21 +116,23 @@ def list_tickets(
     app: ServicesDep,
     db: SessionDep,
     user: CurrentUser,
+    scope: TicketScope,
     response: Response,
     status_: Annotated[Status | None, Query(alias="status")] = None,
-    technician: str | None = None,
+    technician: PersonName | None = None,
     service_type: ServiceType | None = None,
-    zone: str | None = None,
+    zone: ZoneName | None = None,
     escalated: bool | None = None,
-    customer_phone: str | None = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
+    customer_phone: Phone | None = None,
+    created_from: Instant | None = None,
+    created_to: Instant | None = None,
     order: ticket_reads.Order = ticket_reads.Order.NEWEST,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[TicketPublic]:
     """Tickets, newest first; `order=dispatch` puts carried-over tickets first, then the
-    oldest (R14: the dispatch list). `X-Total-Count` tells how many match in all."""
+    oldest (R14: the dispatch list). `X-Total-Count` tells how many match in all. A technician
+    sees the tickets assigned to them, now or before."""
     page, total = ticket_reads.tickets(
         db,
         status=status_,
@@ -117,73 +146,73 @@ def list_tickets(
         order=order,
         limit=limit,
         offset=offset,
+        scope=scope,
     )
     response.headers["X-Total-Count"] = str(total)
-    return _with_surveys(app, db, user, page)
+    return _with_surveys(app, db, page)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
-def get_ticket(ticket_id: str, app: ServicesDep, db: SessionDep, user: CurrentUser) -> TicketPublic:
-    found = ticket_reads.ticket(db, ticket_id)
+async def get_ticket(
+    ticket_id: TicketId, app: ServicesDep, user: CurrentUser, scope: TicketScope
+) -> TicketPublic:
+    """The ticket; its survey's secret `link` for the roles that resend it (api.md) while the
+    card is open."""
+
+    def read() -> TicketPublic | None:
+        with app.session() as db:
+            found = ticket_reads.ticket(db, ticket_id, scope)
+            return _with_surveys(app, db, [found])[0] if found else None
+
+    found = await run_in_threadpool(read)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
-    return _with_surveys(app, db, user, [found])[0]
+        raise _not_found(ticket_id)
+    if found.survey is not None and survey_reads.shows_link(user.roles):
+        found.survey["link"] = await survey_reads.open_link(
+            app.temporal, found.id, found.survey["status"], app.settings.resolved_public_url
+        )
+    return found
 
 
-def _with_surveys(
-    app: ServicesDep, db: Session, user: User, tickets: list[TicketPublic]
-) -> list[TicketPublic]:
-    """R22: each ticket's survey card; its secret link only for the roles that resend it."""
-    surveys = survey_reads.survey_summaries(
-        db,
-        [t.id for t in tickets],
-        survey_reads.shows_link(user.roles),
-        app.settings.resolved_public_url,
-    )
+def _with_surveys(app: ServicesDep, db: Session, tickets: list[TicketPublic]) -> list[TicketPublic]:
+    """R22: each ticket's survey card (its secret link is added by `get_ticket` alone)."""
+    surveys = survey_reads.survey_summaries(db, [t.id for t in tickets])
     for ticket in tickets:
         ticket.survey = surveys.get(ticket.id)
     return tickets
 
 
 @router.get("/{ticket_id}/timeline", response_model=list[TimelineEntryPublic])
-def get_timeline(ticket_id: str, db: SessionDep, _: CurrentUser) -> list[TimelineEntryPublic]:
+def get_timeline(
+    ticket_id: TicketId, db: SessionDep, scope: TicketScope
+) -> list[TimelineEntryPublic]:
     """R11: every step, oldest first: who, when, what."""
-    if ticket_reads.ticket(db, ticket_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+    if ticket_reads.visible_record(db, ticket_id, scope) is None:
+        raise _not_found(ticket_id)
     return ticket_reads.timeline(db, ticket_id)
 
 
-def _checked_body(action: str, body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        return (
-            ACTION_BODIES[action].model_validate(body).model_dump(mode="json", exclude_unset=True)
-        )
-    except ValidationError as invalid:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": f"invalid '{action}' request",
-                "errors": invalid.errors(include_url=False, include_context=False),
-            },
-        ) from None
-
-
-def _technician_exists(app: ServicesDep, username: str) -> bool:
-    with Session(app.engine) as db:
-        user = db.get(User, username)
-    return user is not None and user.active and Role.TECHNICIAN in user.roles
-
-
-@router.post("/{ticket_id}/actions/{action}", response_model=TicketPublic)
+@router.post(
+    "/{ticket_id}/actions/{action}",
+    response_model=TicketPublic,
+    responses={
+        409: {"description": "the ticket's status does not allow the action"},
+        422: {"description": "the body is invalid: the field and the rule are named"},
+        504: {"description": "no worker took the step in time; retry with the same key"},
+    },
+)
 async def take_action(
-    ticket_id: str,
-    action: str,
+    ticket_id: TicketId,
+    action: ActionName,
     app: ServicesDep,
     user: CurrentUser,
     body: Annotated[dict[str, Any] | None, Body()] = None,
     idempotency_key: IdempotencyKey = None,
 ) -> TicketPublic:
-    """One lifecycle step. Refused steps answer 409 with `allowed_actions` and change nothing."""
+    """One lifecycle step. A step the ticket's status does not allow answers 409 with
+    `allowed_actions` (whatever its body) and changes nothing. Steps that move money
+    (`resolve`, `return`, `record_payment`) should carry an `Idempotency-Key`, sent again
+    unchanged when retrying after a 504 or a dropped connection: the step is then taken once."""
     if action not in ACTION_BODIES:
         current = await _read(app, ticket_id)
         raise HTTPException(
@@ -192,14 +221,12 @@ async def take_action(
         )
     if why := missing_role(action, user.roles):
         raise HTTPException(status.HTTP_403_FORBIDDEN, why)
-    data = _checked_body(action, body or {})
-    if action == Action.DISPATCH and not await run_in_threadpool(
-        _technician_exists, app, data["technician"]
-    ):
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"'{data['technician']}' is not an active technician",
-        )
+
+    def check() -> dict[str, Any]:
+        with app.session() as db:
+            return ticket_commands.checked_step(db, app.policy, ticket_id, action, body or {})
+
+    data = await run_in_threadpool(check)
     request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)
     try:
         state = await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
@@ -212,4 +239,4 @@ async def take_action(
                 "allowed_actions": latest.allowed_actions,
             },
         ) from None
-    return TicketPublic.from_state(state)
+    return await _answer(app, state)

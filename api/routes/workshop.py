@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
 from sqlmodel import Session, col, select
 
-from api.deps import CurrentUser, SessionDep
+from api import ticket_reads
+from api.deps import SessionDep, TicketScope, reader
+from api.params import Limit, Offset, Year
 from models.db import page
+from models.roles import Reading
 from models.schemas import (
     InvoicePublic,
     PaymentPublic,
@@ -24,24 +27,27 @@ from models.tables import (
     RegisterRecord,
     RepairRoundRecord,
     TicketRecord,
+    User,
 )
 
 router = APIRouter(tags=["workshop and billing"])
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
+TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
+PaymentsReader = Annotated[User, Depends(reader(Reading.PAYMENTS))]
+InvoicesReader = Annotated[User, Depends(reader(Reading.INVOICES))]
+RegisterReader = Annotated[User, Depends(reader(Reading.REGISTER))]
 
 
-def _ticket(db: Session, ticket_id: str) -> TicketRecord:
-    ticket = db.get(TicketRecord, ticket_id)
+def _ticket(db: Session, ticket_id: str, scope: str | None = None) -> TicketRecord:
+    ticket = ticket_reads.visible_record(db, ticket_id, scope)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
     return ticket
 
 
 @router.get("/tickets/{ticket_id}/repair-card", response_model=RepairCardPublic)
-def repair_card(ticket_id: str, db: SessionDep, _: CurrentUser) -> RepairCardPublic:
+def repair_card(ticket_id: TicketId, db: SessionDep, scope: TicketScope) -> RepairCardPublic:
     """R8: the product receipt and every repair round with its inspection."""
-    ticket = _ticket(db, ticket_id)
+    ticket = _ticket(db, ticket_id, scope)
     receipt = db.exec(
         select(ProductReceiptRecord).where(col(ProductReceiptRecord.ticket_id) == ticket_id)
     ).first()
@@ -63,7 +69,7 @@ def repair_card(ticket_id: str, db: SessionDep, _: CurrentUser) -> RepairCardPub
 
 
 @router.get("/tickets/{ticket_id}/payments", response_model=list[PaymentPublic])
-def payments(ticket_id: str, db: SessionDep, _: CurrentUser) -> list[PaymentRecord]:
+def payments(ticket_id: TicketId, db: SessionDep, _: PaymentsReader) -> list[PaymentRecord]:
     _ticket(db, ticket_id)
     return list(
         db.exec(
@@ -77,15 +83,18 @@ def payments(ticket_id: str, db: SessionDep, _: CurrentUser) -> list[PaymentReco
 @router.get("/register", response_model=list[RegisterLinePublic])
 def product_register(
     db: SessionDep,
-    _: CurrentUser,
+    _: RegisterReader,
+    scope: TicketScope,
     response: Response,
     in_workshop: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[RegisterRecord]:
     """R7, R8: the product in/out register, newest first; `in_workshop=true` lists the
-    products still in the workshop."""
+    products still in the workshop. A technician sees the lines of their own tickets."""
     query = select(RegisterRecord)
+    if scope is not None:
+        query = query.join(TicketRecord).where(ticket_reads.assigned_to(scope))
     if in_workshop is not None:
         out = col(RegisterRecord.checked_out_at)
         query = query.where(out.is_(None) if in_workshop else out.is_not(None))
@@ -97,9 +106,9 @@ def product_register(
 @router.get("/invoices", response_model=list[InvoicePublic])
 def invoices(
     db: SessionDep,
-    _: CurrentUser,
+    _: InvoicesReader,
     response: Response,
-    year: int | None = None,
+    year: Year | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[InvoiceRecord]:
@@ -113,7 +122,9 @@ def invoices(
 
 
 @router.get("/invoices/{number}", response_model=InvoicePublic)
-def invoice(number: str, db: SessionDep, _: CurrentUser) -> InvoiceRecord:
+def invoice(
+    number: Annotated[str, Path(max_length=32)], db: SessionDep, _: InvoicesReader
+) -> InvoiceRecord:
     found = db.get(InvoiceRecord, number)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no invoice '{number}'")

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
+from api.app import server as serve
 from models.roles import Role
 from models.schemas import UserCreate
 from models.settings import Settings
@@ -22,6 +23,7 @@ from models.users import create_user
 from worker import build_worker
 
 ADMIN_PASSWORD = "admin-secret-1"
+SECRET_KEY = secrets.token_urlsafe(48)
 PASSWORD = "password-123"
 STAFF = {
     "clerk1": [Role.CLERK],
@@ -98,7 +100,7 @@ async def api(
         temporal_address="unused:0",
         task_queue=task_queue,
         admin_password=ADMIN_PASSWORD,
-        secret_key="test-signing-key-with-enough-length",
+        secret_key=SECRET_KEY,
         _env_file=None,  # type: ignore[call-arg]
         **api_overrides,
     )
@@ -111,7 +113,7 @@ async def api(
                 ),
             )
     app = create_app(settings, temporal=dev_env.client)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    server = serve(app, "127.0.0.1", port)
     async with build_worker(dev_env.client, engine, task_queue, settings=settings):
         serving = asyncio.create_task(server.serve())
         while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)

@@ -33,7 +33,7 @@ def card(technician: str, sent_at: str | None, ratings: Ratings | None = None) -
         ticket_id=f"t-{n}",
         ticket_number=f"T2026-{n:06d}",
         workflow_id=f"survey-t-{n}",
-        token=f"token-{n}",
+        token_hash=f"{n:064x}",
         status="answered" if ratings else ("sent" if sent else "scheduled"),
         technician=technician,
         service_type="paid",
@@ -180,7 +180,7 @@ async def test_bad_month_and_unknown_technician_are_refused(api: Api) -> None:
     for month in ("2026-13", "2026-3", "March", "2026-00"):
         bad = await director.get(url.format("tech1"), params={"month": month})
         assert bad.status_code == 422, month
-        assert bad.json()["detail"][0]["loc"] == ["query", "month"]
+        assert bad.json()["errors"][0]["loc"] == ["query", "month"]
     assert (await director.get(url.format("tech1"))).status_code == 422
     for not_a_technician in ("ghost", "clerk1"):
         missing = await director.get(url.format(not_a_technician), params={"month": "2026-03"})

@@ -67,11 +67,14 @@ async def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(ap
     tokens = {
         "no token": None,
         "garbage token": "not.a.token",
-        "expired token": create_token("clerk1", key, timedelta(seconds=-5)),
+        "expired token": create_token("clerk1", 0, key, timedelta(seconds=-5)),
         "token signed with another key": create_token(
-            "clerk1", "some-other-key-of-sufficient-length", timedelta(minutes=5)
+            "clerk1", 0, "some-other-key-of-sufficient-length", timedelta(minutes=5)
         ),
-        "token for a user that does not exist": create_token("ghost", key, timedelta(minutes=5)),
+        "token for a user that does not exist": create_token(
+            "ghost", 0, key, timedelta(minutes=5)
+        ),
+        "token of an older token version": create_token("clerk1", -1, key, timedelta(minutes=5)),
     }
     for case, token in tokens.items():
         headers = bearer(token) if token else {}
@@ -82,7 +85,7 @@ async def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(ap
             assert answer.status_code == 401, (case, method, path, answer.text)
             assert answer.headers.get("www-authenticate") == "Bearer", case
     # The same signing key with a live expiry works: the refusals above are about the token.
-    fresh = create_token("clerk1", key, timedelta(minutes=5))
+    fresh = create_token("clerk1", 0, key, timedelta(minutes=5))
     assert (await api.anonymous.get("/tickets", headers=bearer(fresh))).status_code == 200
 
 
@@ -154,7 +157,7 @@ async def test_a_bad_new_user_is_422_naming_the_field(api: Api) -> None:
     for case, (body, field) in cases.items():
         answer = await admin.post("/users", json=body)
         assert answer.status_code == 422, (case, answer.text)
-        fields = {str(part) for error in answer.json()["detail"] for part in error["loc"]}
+        fields = {str(part) for error in answer.json()["errors"] for part in error["loc"]}
         assert field in fields, (case, fields)
     names = [u["username"] for u in (await admin.get("/users")).json()]
     assert "x-user" not in names and "Bad Name!" not in names

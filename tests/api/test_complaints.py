@@ -224,8 +224,11 @@ async def test_repeat_complaint_is_flagged_and_complaints_are_listed(
     assert [c["id"] for c in repeated.json()] == [second["id"]]
     page = await clerk.get("/complaints", params={"status": "open", "limit": 1, "offset": 1})
     assert page.headers["X-Total-Count"] == "3" and len(page.json()) == 1
-    by_technician = await clerk.get("/complaints", params={"technician": "tech2"})
+    by_technician = await director.get("/complaints", params={"technician": "tech2"})
     assert by_technician.headers["X-Total-Count"] == "0"
+    # R24: complaints by technician are part of the appraisal, not for the front desk.
+    refused = await clerk.get("/complaints", params={"technician": "tech1"})
+    assert refused.status_code == 403 and "director" in refused.json()["detail"]
 
     assert (await clerk.get("/complaints/C1999-000001")).status_code == 404
     unknown = await director.post(f"/complaints/{first['id']}/actions/escalate", json={})

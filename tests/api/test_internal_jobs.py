@@ -91,10 +91,10 @@ async def test_a_bad_internal_job_is_422_naming_the_field(api: Api) -> None:
     disp = await api.as_user("disp1")
     bad_category = await open_job(disp, category="sales_call")
     assert bad_category.status_code == 422, bad_category.text
-    assert any("category" in e["loc"] for e in bad_category.json()["detail"])
+    assert any("category" in e["loc"] for e in bad_category.json()["errors"])
     no_description = await open_job(disp, description="  ")
     assert no_description.status_code == 422
-    assert any("description" in e["loc"] for e in no_description.json()["detail"])
+    assert any("description" in e["loc"] for e in no_description.json()["errors"])
     unknown_zone = await open_job(disp, zone="moon")
     assert unknown_zone.status_code == 422 and "moon" in unknown_zone.json()["detail"]
     assert (await disp.get("/tickets")).headers["X-Total-Count"] == "0"

@@ -20,6 +20,7 @@ from models.tables import (
     RepairRoundRecord,
     SurveyRecord,
     TicketRecord,
+    TicketTechnicianRecord,
     TimelineRecord,
 )
 from tests.api.conftest import Api, call_in_body
@@ -30,6 +31,7 @@ READ_MODEL = (
     ProductReceiptRecord,
     RegisterRecord,
     RepairRoundRecord,
+    TicketTechnicianRecord,
     TicketRecord,
     SurveyRecord,
     ComplaintRecord,
@@ -45,6 +47,8 @@ async def snapshot(api: Api, ticket_ids: list[str]) -> list[object]:
             answer = await clerk.get(f"/tickets/{tid}{path}")
             views.append((path, answer.status_code, answer.json()))
     views.append(("register", (await clerk.get("/register")).json()))
+    technician = await api.as_user("tech1")  # R4: the tickets ever assigned to them
+    views.append(("tech1's tickets", (await technician.get("/tickets")).json()))
     director = await api.as_user("dir1")
     for listing in ("/complaints", "/escalations"):
         views.append((listing, (await director.get(listing)).json()))

@@ -1,7 +1,8 @@
-"""Records the ticket workflow histories that test_replay.py replays.
+"""Records the workflow histories that test_replay.py replays: tickets, and the survey card and
+complaint one of them leads to.
 
-Run before changing TicketWorkflow and keep the files it writes:
-`python -m tests.workflows.record_histories v3` (the prefix names the workflow's version).
+Run before changing a workflow and keep the files it writes:
+`python -m tests.workflows.record_histories v4` (the prefix names the workflows' version).
 Old files stay: they are the executions that may still be running in production.
 Tickets are called in as the API does now: with the policy's deadlines and survey terms.
 """
@@ -16,16 +17,30 @@ from pathlib import Path
 from temporalio.testing import WorkflowEnvironment
 
 from api.ticket_commands import service_clock
+from models.complaint import ComplaintAction
 from models.db import make_engine, migrate
 from models.escalation import AcknowledgeRequest
 from models.policy import load_policy
+from models.survey import SurveyAnswer
 from models.ticket import SurveyTerms
 from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
+from workflows.complaint import ComplaintWorkflow
+from workflows.survey import SurveyWorkflow, survey_workflow_id
 from workflows.ticket import TicketWorkflow
 
 SLEEP, ACKNOWLEDGE_ALL = "(sleep)", "(acknowledge all)"
+INTERNAL = "internal_job_with_deadlines"
+SURVEYED = "on_site_free_closed"  # its survey card is answered with a complaint
 HISTORIES = {
+    # R1: an internal job, called in while internal jobs still had the zone's arrival clock.
+    INTERNAL: [
+        (SLEEP, "", [], {"days": 2}),
+        (ACKNOWLEDGE_ALL, "dir1", ["director"], {}),
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        ("resolve", "tech1", ["technician"], RESOLVE_FREE),
+    ],
     # R12, R14-R16: a hold, a promise, every deadline missed, then acknowledged and done.
     # First: the time-skipping server stalls a sleep once no workflow is running at all.
     "escalated_and_acknowledged": [
@@ -90,6 +105,49 @@ HISTORIES = {
 }
 
 
+COMPLAINT_STEPS = [
+    ("triage", "dir1", ["director"], {"severity": "general"}),
+    ("reply", "dir1", ["director"], {"method": "phone", "text": "we are sorry"}),
+    (
+        "visit",
+        "dir1",
+        ["director"],
+        {"visited_by": "dir1", "visited_at": "2000-01-01T00:00:00+00:00", "outcome": "ok"},
+    ),
+    ("close", "dir1", ["director"], {}),
+]
+
+
+async def sleep_days(env: WorkflowEnvironment, days: int) -> None:
+    for _ in range(days):  # a day at a time: each skip is quick
+        await env.sleep(timedelta(days=1))
+        await asyncio.sleep(0.5)  # the worker takes what the timers set off
+
+
+async def record_survey_and_complaint(env: WorkflowEnvironment, ticket_id: str, out: Path) -> None:
+    """R22-R26: the resolved ticket's card goes out, is answered with a complaint, and the
+    complaint is triaged, replied to, visited and closed."""
+    survey = env.client.get_workflow_handle_for(SurveyWorkflow.run, survey_workflow_id(ticket_id))
+    await sleep_days(env, 2)
+    answer = SurveyAnswer(4, 3, 2, 1, comment="slow", complaint="the technician was late")
+    answered = await survey.execute_update(SurveyWorkflow.answer, answer)
+    assert answered.complaint_workflow_id is not None
+    complaint = env.client.get_workflow_handle_for(
+        ComplaintWorkflow.run, answered.complaint_workflow_id
+    )
+    for action, actor, roles, data in COMPLAINT_STEPS:
+        if action == "visit":
+            data = {**data, "visited_at": (await env.get_current_time()).isoformat()}
+        await complaint.execute_update(
+            ComplaintWorkflow.act, ComplaintAction(action, actor, roles, data)
+        )
+    await complaint.result()
+    await survey.result()
+    for kind, handle in (("survey", survey), ("complaint", complaint)):
+        history = await handle.fetch_history()
+        (out / f"{sys.argv[1]}-{kind}-answered_with_complaint.json").write_text(history.to_json())
+
+
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
@@ -107,6 +165,7 @@ async def main():
                     ticket_start(),
                     clock=service_clock(load_policy(None), "urban", now),
                     survey=SurveyTerms(),
+                    service_type="internal" if name == INTERNAL else "paid",
                 )
                 await register(env.client, start, "record")
                 await register(env.client, start, "record")
@@ -115,9 +174,7 @@ async def main():
                 )
                 for action, actor, roles, data in steps:
                     if action == SLEEP:
-                        for _ in range(data["days"]):  # a day at a time: each skip is quick
-                            await env.sleep(timedelta(days=1))
-                            await asyncio.sleep(0.5)  # the worker takes what the timers set off
+                        await sleep_days(env, data["days"])
                     elif action == ACKNOWLEDGE_ALL:
                         state = await handle.query(TicketWorkflow.state_query)
                         for escalation in state.escalations:
@@ -131,6 +188,8 @@ async def main():
                 print(name, final.status)
                 history = await handle.fetch_history()
                 (out / f"{sys.argv[1]}-{name}.json").write_text(history.to_json())
+                if name == SURVEYED:
+                    await record_survey_and_complaint(env, start.ticket_id, out)
 
 
 if __name__ == "__main__":

@@ -180,7 +180,8 @@ async def test_friday_evening_call_in_is_due_monday_and_carried_over(
         record = db.get(TicketRecord, state.ticket_id)
     assert [r.kind for r in rows] == kinds
     assert all(r.acknowledged_at is None for r in rows)
-    assert record is not None and (record.open_escalations, record.priority) == (4, 1)
+    assert all(r.ticket_id == state.ticket_id for r in rows)
+    assert record is not None and record.priority == 1
 
 
 @pytest.mark.parametrize(
@@ -229,10 +230,8 @@ async def test_a_hold_moves_the_deadline_by_the_paused_working_time_not_the_nigh
     hold_drift = held.hold.since - at("2030-11-25", "10:00")
     resume_drift = resumed.updated_at - at("2030-11-26", "09:00")
     assert resumed.hold is None
-    assert resumed.arrival_due_at == (
-        at("2030-11-26", "15:00") + drift - hold_drift + resume_drift
-    )
-    entry = resumed.timeline[-1]
+    assert resumed.arrival_due_at == (at("2030-11-26", "15:00") + drift - hold_drift + resume_drift)
+    entry = (await ticket.state()).timeline[-1]
     assert entry.action == "resume"
     # Monday 10:00-12:00, 13:00-17:30 and Tuesday 08:30-09:00: 7 working hours paused.
     assert entry.data["paused_working_minutes"] == pytest.approx(7 * 60, abs=0.2)

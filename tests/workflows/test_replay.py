@@ -1,5 +1,6 @@
-"""Recorded ticket histories still replay: a change to TicketWorkflow that would break running
-tickets fails here (it then needs `workflow.patched` or a new workflow type)."""
+"""Recorded histories still replay: a change to a workflow that would break running tickets,
+survey cards or complaints fails here (it then needs `workflow.patched` or a new workflow
+type). Files are `<version>-<scenario>.json`, recorded by `record_histories.py`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from worker import DATA_CONVERTER, sandbox_runner
+from workflows.complaint import ComplaintWorkflow
+from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -19,11 +22,11 @@ HISTORY_TEXT = {path: path.read_text() for path in HISTORIES}
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[TicketWorkflow],
+        workflows=[TicketWorkflow, SurveyWorkflow, ComplaintWorkflow],
         data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
     )
-    history = WorkflowHistory.from_json(f"ticket-{path.stem}", HISTORY_TEXT[path])
+    history = WorkflowHistory.from_json(path.stem, HISTORY_TEXT[path])
     await replayer.replay_workflow(history)
 
 

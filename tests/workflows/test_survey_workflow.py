@@ -4,6 +4,7 @@ SMS gateway (R22, R23)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -128,7 +129,9 @@ async def test_card_goes_out_after_the_delay_then_one_reminder_then_it_expires(
         assert token_in(sms) == token and len(token) >= 40
         assert f"{PUBLIC_URL}/surveys/{token}" in body(card)
         sent = row(engine, start.ticket_id)
-        assert (sent.status, sent.token, sent.channels) == ("sent", token, ["email", "sms"])
+        # The read model keeps only the token's SHA-256, never the link itself.
+        assert (sent.status, sent.channels) == ("sent", ["email", "sms"])
+        assert sent.token_hash == hashlib.sha256(token.encode()).hexdigest() != token
 
         # One reminder, reminder_hours after sending, with the same link.
         await sleep_until(survey_env, state.sent_at + timedelta(hours=47))
