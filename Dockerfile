@@ -18,9 +18,11 @@ RUN groupadd --system --gid 10001 aftersales \
 # hence the editable install.
 WORKDIR /app
 COPY . /app
-# The workflow sandbox re-imports the workflow modules for every new workflow; with
-# PYTHONDONTWRITEBYTECODE it would compile them each time, so their bytecode is built here.
-RUN pip install --no-cache-dir -e /app \
+# The versions pinned in requirements.lock, then the project itself. The workflow sandbox
+# re-imports the workflow modules for every new workflow; with PYTHONDONTWRITEBYTECODE it would
+# compile them each time, so their bytecode is built here.
+RUN pip install --no-cache-dir --require-hashes -r /app/requirements.lock \
+    && pip install --no-cache-dir --no-deps -e /app \
     && python -m compileall -q /app/workflows /app/models /app/activities /app/api /app/core
 
 USER aftersales

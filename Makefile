@@ -2,10 +2,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Every install gets the versions pinned (with hashes) in the lock file; `make lock` rewrites it
-# from pyproject.toml, keeping the pins it can. `make lock LOCK_ARGS=--upgrade` moves every pin
-# to the newest release, `LOCK_ARGS='--upgrade-package NAME'` one of them.
-LOCK := requirements.lock
+# Every install gets the versions pinned (with hashes) in the lock files: requirements.lock for
+# what the product runs on (the Docker image), requirements-dev.lock adds the tools of the tests
+# at the same versions. `make lock` rewrites both from pyproject.toml, keeping the pins it can;
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release,
+# `LOCK_ARGS='--upgrade-package NAME'` one of them.
+RUNTIME_LOCK := requirements.lock
+LOCK := requirements-dev.lock
 PIP_TOOLS := pip-tools==7.6.2
 LOCK_ARGS ?=
 
@@ -18,7 +21,7 @@ COMPILED := workflows models activities api core bench
 
 # pip itself is pinned in the lock too. `pip check` fails on a runtime dependency that
 # pyproject.toml names and the lock lacks: then run `make lock`.
-$(STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(RUNTIME_LOCK) $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps -e .
@@ -50,8 +53,12 @@ bench: $(STAMP)
 lock:
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet '$(PIP_TOOLS)'
-	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --generate-hashes --allow-unsafe --strip-extras \
-		--no-emit-index-url --no-emit-find-links $(LOCK_ARGS) --output-file $(LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+		--output-file $(RUNTIME_LOCK) pyproject.toml
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --extra dev \
+		--constraint $(RUNTIME_LOCK) --output-file $(LOCK) pyproject.toml
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from core.logs import configure_logging
+from core.timezones import use_packaged_zone_rules
 from models.policy import PolicyError, load_policy
 from models.settings import Settings
 
@@ -26,6 +27,7 @@ app.add_typer(notify_app, name="notify")
 
 
 def _settings() -> Settings:
+    use_packaged_zone_rules()
     configure_logging()
     try:
         settings = Settings()

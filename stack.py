@@ -1,8 +1,10 @@
 """`aftersales dev`: the whole product in the foreground, as child processes of this one.
 
 Temporal's dev server (persisted in the data dir, Web UI on) unless an external server is
-configured, then one worker and one API. SIGINT or SIGTERM stops them in reverse order; they
-also receive SIGTERM if this process dies, so nothing is left orphaned.
+configured, then one worker and one API. With payload encryption on (AFTERSALES_PAYLOAD_KEYS),
+the dev server's Web UI is pointed at the API's codec endpoint, and the API lets the UI's
+origin call it. SIGINT or SIGTERM stops them in reverse order; they also receive SIGTERM if
+this process dies, so nothing is left orphaned.
 """
 
 from __future__ import annotations
@@ -44,7 +46,10 @@ def _listening(host: str, port: int) -> bool:
         return False
 
 
-def _temporal_command(settings: Settings) -> list[str]:
+def _temporal_command(settings: Settings, codec_endpoint: str | None = None) -> list[str]:
+    """The dev server; its Web UI decodes payloads at `codec_endpoint` (as the browser
+    reaches it) when one is given."""
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [
         str(BIN / "temporal"),
         "server",
@@ -61,7 +66,14 @@ def _temporal_command(settings: Settings) -> list[str]:
         settings.temporal_namespace,
         "--log-level",
         "warn",
+        *codec,
     ]
+
+
+def _ui_origins(settings: Settings) -> str:
+    """The embedded Web UI's origins, as a browser may name them."""
+    port = settings.temporal_ui_port
+    return f"http://127.0.0.1:{port},http://localhost:{port}"
 
 
 class Stack:
@@ -111,9 +123,19 @@ def run_stack(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, stack.request_stop)
     env = dict(os.environ)
     address = settings.resolved_temporal_address
+    api_host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
+    api_url = f"http://{api_host}:{settings.api_port}"
+    # Encrypted payloads: the embedded UI asks the API's codec endpoint to decode them, for an
+    # admin signed in with POST /auth/session; the API allows the UI's origin (CORS), unless
+    # the user chose the origins.
+    codec_endpoint = None
+    if settings.embedded_temporal and settings.payload_keys is not None:
+        codec_endpoint = f"{api_url}/codec"
+        if "codec_cors_origins" not in settings.model_fields_set:
+            env["AFTERSALES_CODEC_CORS_ORIGINS"] = _ui_origins(settings)
     try:
         if settings.embedded_temporal:
-            stack.start("temporal", _temporal_command(settings), env)
+            stack.start("temporal", _temporal_command(settings, codec_endpoint), env)
             host, port = address.rsplit(":", 1)
             if not stack.wait_until(lambda: _listening(host, int(port)), "Temporal"):
                 return 0 if stack.stopping else 1
@@ -125,15 +147,20 @@ def run_stack(settings: Settings) -> int:
         cli = [sys.executable, "-m", "cli"]
         stack.start("worker", [*cli, "worker"], env)
         stack.start("api", [*cli, "api"], env)
-        api_host = "127.0.0.1" if settings.api_host in ("0.0.0.0", "::") else settings.api_host
         if not stack.wait_until(lambda: _listening(api_host, settings.api_port), "the API"):
             return 0 if stack.stopping else 1
-        api_url = f"http://{api_host}:{settings.api_port}"
         print(f"[aftersales] API          {api_url}  (docs: {api_url}/docs)", flush=True)
         print(f"[aftersales] Temporal     {address}", flush=True)
         if settings.embedded_temporal:
             print(
                 f"[aftersales] Temporal UI  http://127.0.0.1:{settings.temporal_ui_port}",
+                flush=True,
+            )
+        if codec_endpoint:
+            print(
+                f"[aftersales] codec        {codec_endpoint}  (for the UI: sign in with POST"
+                f" /auth/session at {api_url}/docs, and in the UI's Codec Server settings"
+                " include cross-origin credentials; docs/deployment.md)",
                 flush=True,
             )
         print(f"[aftersales] data in      {settings.data_dir.resolve()}", flush=True)

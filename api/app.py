@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
 from api.deps import Services
-from api.errors import install_error_handlers
+from api.errors import document_errors, install_error_handlers
 from api.routes import (
     auth,
     catalog,
@@ -21,6 +21,7 @@ from api.routes import (
     escalations,
     health,
     reports,
+    session,
     surveys,
     tickets,
     workshop,
@@ -66,9 +67,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         static_url="/static/docs",
     )
     install_error_handlers(app)
+    app.middleware("http")(_docs_stay_home)
     for module in (
         health,
         auth,
+        session,
         tickets,
         catalog,
         workshop,
@@ -83,9 +86,27 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
     return app
 
 
+# The docs pages load nothing from elsewhere (ReDoc would fetch its badge from a CDN).
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
+)
+DOCS_PAGES = ("/docs", "/redoc")
+
+
+async def _docs_stay_home(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    response = await call_next(request)
+    if request.url.path in DOCS_PAGES:
+        response.headers["Content-Security-Policy"] = DOCS_POLICY
+    return response
+
+
 def _document_policy_values(app: FastAPI, policy: Policy) -> None:
-    """The OpenAPI schema names the values the policy accepts (zones, payment methods), so
-    clients can check a request before sending it."""
+    """The OpenAPI schema states what the API enforces: the values the policy accepts (zones)
+    and the one error shape every route answers with, so clients can check a request before
+    sending it and read every answer."""
     plain = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -95,6 +116,7 @@ def _document_policy_values(app: FastAPI, policy: Policy) -> None:
             for name in ("CallInRequest", "InternalJobRequest"):
                 if name in components:
                     components[name]["properties"]["zone"]["enum"] = sorted(policy.zones)
+            document_errors(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
@@ -64,17 +64,64 @@ UNAUTHORIZED = HTTPException(
 )
 
 
-def current_user(
-    app: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]
-) -> User:
+def _token_user(app: Services, db: Session, token: str | None) -> User | None:
+    """The active user a valid token names, at their current token version; None otherwise."""
     claims = token_claims(token, app.signing_key) if token else None
     user = db.get(User, claims.username) if claims else None
     if user is None or claims is None or not user.active or claims.version != user.token_version:
+        return None
+    return user
+
+
+def current_user(
+    app: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    """The user of the bearer token: every JSON route signs in this way, and only this way."""
+    user = _token_user(app, db, token)
+    if user is None:
         raise UNAUTHORIZED
     return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+# The browser sign-in of POST /auth/session (api/routes/session.py): the same signed token as
+# a bearer token, in an HttpOnly, SameSite=Lax cookie. Only the routes that a browser app must
+# reach without our bearer token accept it (today the codec endpoint, for the Temporal UI),
+# through `bearer_or_session_user`; every other route keeps `current_user`, bearer only. A
+# browser attaches cookies by itself, so a JSON route taking the cookie would be open to
+# cross-site request forgery; a bearer token is never sent unless a script sends it.
+SESSION_COOKIE = "aftersales_session"
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    scheme_name="SessionCookie",
+    description="The browser session of POST /auth/session (only where a route says so).",
+)
+UNAUTHORIZED_SESSION = HTTPException(
+    status.HTTP_401_UNAUTHORIZED,
+    "not authenticated: send a valid bearer token from POST /auth/token, or sign in with"
+    " POST /auth/session",
+    headers={"WWW-Authenticate": "Bearer"},
+)
+
+
+def bearer_or_session_user(
+    app: ServicesDep,
+    db: SessionDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    cookie: Annotated[str | None, Depends(session_cookie)],
+) -> User:
+    """The user signed in by a bearer token or else by the session cookie, with the checks of
+    `current_user` (active, current token version). Only for routes without side effects
+    that a cross-site request could abuse (see SESSION_COOKIE)."""
+    user = _token_user(app, db, token) or _token_user(app, db, cookie)
+    if user is None:
+        raise UNAUTHORIZED_SESSION
+    return user
+
+
+BearerOrSessionUser = Annotated[User, Depends(bearer_or_session_user)]
 
 
 def require_roles(*roles: Role) -> Callable[[User], User]:
@@ -85,6 +132,16 @@ def require_roles(*roles: Role) -> Callable[[User], User]:
             needed = " or ".join(sorted(roles))
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this needs the role {needed}")
         return user
+
+    return check
+
+
+def require_roles_bearer_or_session(*roles: Role) -> Callable[[User], User]:
+    """`require_roles`, for a user signed in by bearer token or session cookie."""
+    check_roles = require_roles(*roles)
+
+    def check(user: BearerOrSessionUser) -> User:
+        return check_roles(user)
 
     return check
 

@@ -1,27 +1,92 @@
-"""Errors as HTTP answers: refusals keep their shape, invalid requests name the field and the
-rule (never the value sent), and an outage of the database or of Temporal is a 503 with
+"""Errors as HTTP answers, one shape for every route (`ErrorBody`): refusals say why in a
+sentence, invalid requests name the field and the rule (never the value sent), a refused step
+names the allowed actions, and an outage of the database or of Temporal is a 503 with
 `Retry-After`, never a 500."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError
 
 log = logging.getLogger("aftersales.api")
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    """Where: `body`, `query`, `path` or `header`, then the field's path."""
+    msg: str
+    """The rule it breaks."""
+    type: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: `detail` says what went wrong and what to do about it; a 422 lists
+    the `errors`, a step the ticket's status refuses lists the `allowed_actions`; other keys
+    may add context (what is still outstanding, which ticket a key named)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+    errors: list[FieldError] | None = None
+    allowed_actions: list[str] | None = None
+
+
+# What any operation may answer besides its own successes, documented on each of them.
+ERROR_ANSWERS = {
+    "400": "the body cannot be read",
+    "401": "no valid bearer token",
+    "403": "this needs another role (named in `detail`)",
+    "404": "no such thing (or not one this user may read)",
+    "409": "the current state does not allow it (`allowed_actions` for steps)",
+    "413": "the request body is larger than the API takes",
+    "422": "invalid request: `errors` names each field and rule",
+    "429": "too many attempts: wait `Retry-After` seconds",
+    "503": "the database or Temporal is unavailable: retry after `Retry-After` seconds",
+    "504": "no worker took the step in time: retry with the same `Idempotency-Key`",
+}
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def document_errors(schema: dict[str, Any]) -> None:
+    """Puts `ErrorBody` in place of FastAPI's own validation error schema, and documents the
+    error answers on every operation (a route's own description of one is kept)."""
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    shapes = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(shapes.pop("$defs", {}))
+    components["ErrorBody"] = shapes
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answers = operation.setdefault("responses", {})
+            for status, why in ERROR_ANSWERS.items():
+                answer = answers.setdefault(status, {"description": why})
+                content = answer.setdefault("content", {}).setdefault("application/json", {})
+                if status == "422" or "schema" not in content:
+                    content["schema"] = ERROR_REF
+
+
 RETRY_AFTER_SECONDS = 5
 TEMPORAL_CONNECT_FAILED = "Failed client connect"
 
 
 async def _structured(request: Request, error: Exception) -> Response:
-    """Errors whose detail is an object (409 with `allowed_actions`) are sent as that object."""
+    """Errors whose detail is an object (409 with `allowed_actions`) are sent as that object;
+    every 503 tells when to try again (`Retry-After`), whichever route raised it."""
     assert isinstance(error, HTTPException)
+    headers = dict(error.headers or {})
+    if error.status_code == 503 and "retry-after" not in {k.lower() for k in headers}:
+        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        error = HTTPException(error.status_code, error.detail, headers)
     if isinstance(error.detail, dict):
         return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
     return await http_exception_handler(request, error)

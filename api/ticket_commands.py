@@ -167,6 +167,9 @@ async def call_in(
             await operation.workflow_handle()
         await _check_ended_ticket(client, ticket_id, start.fingerprint)
     except RPCError as error:
+        # The operation keeps the same error for its handle; take it so it is not logged.
+        with contextlib.suppress(RPCError, WorkflowAlreadyStartedError):
+            await operation.workflow_handle()
         if error.status != RPCStatusCode.ALREADY_EXISTS:
             unavailable(error)
         await _check_ended_ticket(client, ticket_id, start.fingerprint)

@@ -19,10 +19,11 @@ STEP_TIMEOUT_SECONDS = 30
 T = TypeVar("T")
 
 
-def field_errors(invalid: ValidationError) -> list[dict[str, Any]]:
-    """Each problem as `{loc, msg, type}`: the field and the rule, never the value sent."""
+def field_errors(invalid: ValidationError, where: str = "body") -> list[dict[str, Any]]:
+    """Each problem as `{loc, msg, type}`: the field (in `where`) and the rule, never the
+    value sent."""
     return [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        {"loc": [where, *error["loc"]], "msg": error["msg"], "type": error["type"]}
         for error in invalid.errors(include_url=False, include_context=False, include_input=False)
     ]
 
@@ -41,6 +42,10 @@ def refused(failure: WorkflowUpdateFailedError, what: str) -> NoReturn:
     if cause.type == FORBIDDEN:
         raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message)
     if cause.type in (INVALID_PAYLOAD, IDEMPOTENCY_KEY_REUSED):
+        if "errors" in details:  # the body's fields, located as the API's own errors are
+            details["errors"] = [
+                {**error, "loc": ["body", *error.get("loc", [])]} for error in details["errors"]
+            ]
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, {"detail": cause.message, **details}
         )

@@ -18,10 +18,12 @@ from temporalio.testing import WorkflowEnvironment
 
 import models.catalog
 import models.tables  # noqa: F401  (registers the tables)
+from core.timezones import use_packaged_zone_rules
 from models.db import make_engine, migrate
 from tests.mail import SmtpServer
 from worker import DATA_CONVERTER, register_search_attributes
 
+use_packaged_zone_rules()  # as every process of the product does (cli.py)
 BIN = Path(sys.executable).parent
 POSTGRES_ADMIN_URL = os.environ.get(
     "AFTERSALES_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -29,6 +29,13 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 SEARCH_ATTRIBUTES = ("TicketStatus", "Technician", "Zone", "ServiceType")
+# The secrets a deployment must set: compose refuses to start without each (docs/security.md).
+SECRETS = {
+    "POSTGRES_PASSWORD": "pg-secret",
+    "AFTERSALES_SECRET_KEY": "jwt-secret-of-thirty-two-bytes-or-more",
+    "AFTERSALES_ADMIN_PASSWORD": "admin-secret",
+    "AFTERSALES_PAYLOAD_KEYS": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+}
 
 # ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err}, ${VAR?err}, and $$ (a literal $).
 _INTERPOLATION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])([^}]*))?\}")
@@ -87,8 +94,8 @@ def raw_compose() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def compose(raw_compose: dict[str, Any]) -> dict[str, Any]:
-    """The file as Compose sees it when no variable is set: every default applied."""
-    data: dict[str, Any] = _interpolate(raw_compose, env={})
+    """The file as Compose sees it with the secrets set: every other default applied."""
+    data: dict[str, Any] = _interpolate(raw_compose, env=SECRETS)
     return data
 
 
@@ -118,17 +125,22 @@ def _depends_on(service: dict[str, Any]) -> dict[str, str]:
     return {name: spec["condition"] for name, spec in depends.items()}
 
 
-def _published_container_ports(service: dict[str, Any]) -> set[int]:
-    ports: set[int] = set()
+def _published(service: dict[str, Any]) -> dict[int, str]:
+    """Each published container port and the host address it is bound to ("" for all)."""
+    ports: dict[int, str] = {}
     for entry in service.get("ports", []):
         if isinstance(entry, dict):
             if entry.get("published") is not None:
-                ports.add(int(entry["target"]))
+                ports[int(entry["target"])] = str(entry.get("host_ip", ""))
             continue
-        parts = str(entry).split("/", 1)[0].rsplit(":", 1)
-        if len(parts) == 2:  # HOST:CONTAINER or IP:HOST:CONTAINER; a bare port is not published
-            ports.add(int(parts[1]))
+        parts = str(entry).split("/", 1)[0].split(":")
+        if len(parts) >= 2:  # HOST:CONTAINER or IP:HOST:CONTAINER; a bare port is not published
+            ports[int(parts[-1])] = parts[0] if len(parts) == 3 else ""
     return ports
+
+
+def _published_container_ports(service: dict[str, Any]) -> set[int]:
+    return set(_published(service))
 
 
 def _dockerfile_instructions() -> list[tuple[str, str]]:
@@ -160,23 +172,40 @@ def test_compose_file_uses_the_versionless_specification(raw_compose: dict[str, 
     assert "version" not in raw_compose
 
 
-def test_compose_file_starts_without_any_variable_set(raw_compose: dict[str, Any]) -> None:
-    _interpolate(raw_compose, env={})  # raises on a ${VAR:?...} that has no default
+@pytest.mark.parametrize("secret", sorted(SECRETS))
+def test_compose_refuses_to_start_without_each_secret(
+    raw_compose: dict[str, Any], secret: str
+) -> None:
+    # No published default to forget to change: a missing secret stops compose, named.
+    missing = {name: value for name, value in SECRETS.items() if name != secret}
+    with pytest.raises(ValueError, match=f"required variable {secret} is not set: set {secret}"):
+        _interpolate(raw_compose, env=missing)
+    with pytest.raises(ValueError, match=secret):
+        _interpolate(raw_compose, env={**missing, secret: ""})
 
 
-def test_secrets_can_be_overridden_from_the_environment(raw_compose: dict[str, Any]) -> None:
-    overrides = {
-        "POSTGRES_PASSWORD": "pg-secret",
-        "AFTERSALES_SECRET_KEY": "jwt-secret",
-        "AFTERSALES_ADMIN_PASSWORD": "admin-secret",
-    }
-    services = _interpolate(raw_compose, env=overrides)["services"]
+def test_the_secrets_reach_every_process_that_needs_them(services: dict[str, Any]) -> None:
     api_env = _environment(services["api"])
-    assert api_env["AFTERSALES_SECRET_KEY"] == "jwt-secret"
-    assert api_env["AFTERSALES_ADMIN_PASSWORD"] == "admin-secret"
+    assert api_env["AFTERSALES_SECRET_KEY"] == SECRETS["AFTERSALES_SECRET_KEY"]
+    assert api_env["AFTERSALES_ADMIN_PASSWORD"] == SECRETS["AFTERSALES_ADMIN_PASSWORD"]
+    assert api_env["AFTERSALES_PAYLOAD_KEYS"] == SECRETS["AFTERSALES_PAYLOAD_KEYS"]
     assert urlsplit(api_env["AFTERSALES_DATABASE_URL"]).password == "pg-secret"
     assert _environment(services["postgresql"])["POSTGRES_PASSWORD"] == "pg-secret"
     assert _environment(services["temporal"])["POSTGRES_PWD"] == "pg-secret"
+
+
+def test_the_compose_settings_pass_the_products_own_checks(services: dict[str, Any]) -> None:
+    # A key compose would pass along but the product refuses would stop every container.
+    from models.settings import Settings
+
+    env = _environment(services["api"])
+    checked = Settings(
+        secret_key=env["AFTERSALES_SECRET_KEY"],
+        payload_keys=env["AFTERSALES_PAYLOAD_KEYS"],
+        admin_password=env["AFTERSALES_ADMIN_PASSWORD"],
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert checked.payload_keys is not None
 
 
 # (b) Every process the code needs is there and wired to the others.
@@ -248,8 +277,34 @@ def test_api_healthcheck_probes_the_health_endpoint(services: dict[str, Any]) ->
 def test_temporal_ui_talks_to_the_temporal_frontend(services: dict[str, Any]) -> None:
     ui = services["temporal-ui"]
     assert _environment(ui)["TEMPORAL_ADDRESS"] == "temporal:7233"
-    assert 8080 in _published_container_ports(ui)
-    assert 7233 in _published_container_ports(services["temporal"])
+
+
+def test_only_the_api_is_published_to_the_network(services: dict[str, Any]) -> None:
+    # docs/security.md: whoever reaches Temporal's frontend reads every history and can act
+    # as anyone; PostgreSQL and the workers likewise stay on the compose network.
+    open_to_all = {
+        name: port
+        for name, service in services.items()
+        for port, host in _published(service).items()
+        if host not in ("127.0.0.1", "::1", "localhost")
+    }
+    assert open_to_all == {"api": 8000}
+    for inside in ("temporal", "postgresql", "worker", "migrate"):
+        assert not services[inside].get("ports"), inside
+
+
+def test_the_temporal_ui_is_loopback_only_read_only_and_decodes_through_the_api(
+    services: dict[str, Any],
+) -> None:
+    ui = services["temporal-ui"]
+    env = _environment(ui)
+    assert _published(ui) == {8080: "127.0.0.1"}
+    assert env["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    assert env["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8000/codec"
+    assert env["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    # The API lets that page's origin ask for decoding (an admin signed in there).
+    cors = _environment(services["api"])["AFTERSALES_CODEC_CORS_ORIGINS"]
+    assert cors == "http://localhost:8080"
 
 
 def test_temporal_persists_in_the_postgresql_service(services: dict[str, Any]) -> None:
@@ -312,6 +367,17 @@ def test_image_runs_the_aftersales_console_script() -> None:
         kw == "RUN" and "pip install" in rest and "/app" in rest for kw, rest in instructions
     )
     assert ("EXPOSE", "8000") in instructions
+
+
+def test_image_installs_the_locked_versions() -> None:
+    # The image runs the versions the tests ran (zone rules included: tzdata is pinned).
+    runs = " ".join(rest for kw, rest in _dockerfile_instructions() if kw == "RUN")
+    assert "--require-hashes -r /app/requirements.lock" in runs
+    assert "--no-deps -e /app" in runs
+    locked = (ROOT / "requirements.lock").read_text(encoding="utf-8")
+    assert re.search(r"^tzdata==", locked, re.MULTILINE)
+    assert not re.search(r"^pytest==", locked, re.MULTILINE)  # the tools stay out
+    assert "requirements.lock" not in DOCKERIGNORE.read_text(encoding="utf-8")
 
 
 def test_image_runs_as_an_unprivileged_user() -> None:

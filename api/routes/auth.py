@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import col, select
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, require_roles
+from api.deps import CurrentUser, Services, ServicesDep, SessionDep, require_roles
 from api.security import create_token
 from models.passwords import HasherBusy, verify_password
 from models.roles import Role
@@ -51,22 +51,9 @@ def _token_for(app: ServicesDep, user: User) -> Token:
     return Token(access_token=create_token(user.username, user.token_version, app.signing_key, ttl))
 
 
-@router.post(
-    "/auth/token",
-    response_model=Token,
-    responses={
-        401: {"description": "wrong username or password"},
-        429: {"description": "too many failures: wait `Retry-After` seconds"},
-    },
-)
-async def issue_token(
-    request: Request,
-    app: ServicesDep,
-    username: Annotated[str, Form(min_length=1, max_length=64)],
-    password: Annotated[str, Form(min_length=1, max_length=200)],
-) -> Token:
-    """A bearer token for `username` (OAuth2 password form). Repeated failures for a username
-    or from an address back off: 429 with `Retry-After`, before any password is checked."""
+async def authenticate(app: Services, request: Request, username: str, password: str) -> User:
+    """The active user with these credentials. Repeated failures for a username or from an
+    address back off: 429 with `Retry-After`, before any password is checked; 401 otherwise."""
     address = request.client.host if request.client else "unknown"
     if wait := app.login_throttle.retry_after(username, address):
         raise HTTPException(
@@ -91,7 +78,24 @@ async def issue_token(
             status.HTTP_401_UNAUTHORIZED, WRONG, headers={"WWW-Authenticate": "Bearer"}
         )
     app.login_throttle.succeeded(username)
-    return _token_for(app, user)
+    return user
+
+
+Username = Annotated[str, Form(min_length=1, max_length=64)]
+PasswordField = Annotated[str, Form(min_length=1, max_length=200)]
+SIGN_IN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "wrong username or password"},
+    429: {"description": "too many failures: wait `Retry-After` seconds"},
+    503: {"description": "too many sign-ins at once: wait `Retry-After` seconds"},
+}
+
+
+@router.post("/auth/token", response_model=Token, responses=SIGN_IN_ANSWERS)
+async def issue_token(
+    request: Request, app: ServicesDep, username: Username, password: PasswordField
+) -> Token:
+    """A bearer token for `username` (OAuth2 password form)."""
+    return _token_for(app, await authenticate(app, request, username, password))
 
 
 @router.get("/users/me", response_model=UserPublic)

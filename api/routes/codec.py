@@ -3,8 +3,12 @@
 Temporal's remote data encoding protocol: `POST /codec/encode` and `POST /codec/decode` take
 and answer `{"payloads": [...]}` in protobuf JSON; the `X-Namespace` header names the
 namespace. Decoded payloads are customer data: admin only (401 anonymous, 403 other roles),
-404 when this API has no payload keys, never cached. Browsers (the Temporal UI) may call it
-from the origins in `AFTERSALES_CODEC_CORS_ORIGINS`: the CORS answers are given here, on
+404 when this API has no payload keys, never cached. The admin signs in by bearer token (the
+Temporal CLI's `--codec-auth`) or by the session cookie of POST /auth/session (the Temporal
+UI in a browser, which cannot send our bearer token but sends cookies when told to include
+credentials). Encoding and decoding change nothing, so a forged cross-site request gains
+nothing; reading an answer takes CORS. Browsers may call it from the origins in
+`AFTERSALES_CODEC_CORS_ORIGINS`, credentials allowed: the CORS answers are given here, on
 these paths only, errors included.
 """
 
@@ -18,7 +22,7 @@ from fastapi.responses import PlainTextResponse, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import require_roles, services
+from api.deps import require_roles_bearer_or_session, services
 from core.codec import (
     CodecError,
     EncryptionCodec,
@@ -86,7 +90,8 @@ class CorsRoute(APIRoute):
 
 
 router = APIRouter(prefix="/codec", tags=["codec"], route_class=CorsRoute)
-Admin = Annotated[User, Depends(require_roles(Role.ADMIN))]
+# The one place where the session cookie signs in (api/deps.py, SESSION_COOKIE).
+Admin = Annotated[User, Depends(require_roles_bearer_or_session(Role.ADMIN))]
 Namespace = Annotated[str | None, Header(alias="X-Namespace")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -18,11 +19,20 @@ TIMEOUT_SECONDS = 3
 RETRY_AFTER_SECONDS = 5
 
 
+def _status(value: str) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {"status": {"type": "string", "enum": [value]}},
+        "required": ["status"],
+    }
+    return {"application/json": {"schema": schema}}
+
+
 @router.get(
     "/health",
     responses={
-        200: {"description": '`{"status": "ok"}`: Temporal and the database answer'},
-        503: {"description": '`{"status": "unavailable"}`: the reason is in the log'},
+        200: {"description": "Temporal and the database answer", "content": _status("ok")},
+        503: {"description": "the reason is in the log", "content": _status("unavailable")},
     },
 )
 async def health(app: ServicesDep) -> JSONResponse:

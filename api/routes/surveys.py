@@ -123,7 +123,10 @@ def _closed_page(card: SurveyCardPublic | None) -> str:
 @router.get(
     "/{token}",
     response_model=SurveyCardPublic,
-    responses={200: {"content": {"text/html": {}}}, 404: {"description": "no such survey"}},
+    responses={
+        200: {"content": {"text/html": {}}},
+        404: {"description": "no such survey", "content": {"text/html": {}}},
+    },
 )
 def show_card(token: str, request: Request, app: ServicesDep, thanks: bool = False) -> Response:
     """R22, R23: the card, its four items and their four levels: an HTML page for browsers
@@ -216,9 +219,16 @@ async def _send_answer(
     openapi_extra={"requestBody": ANSWER_BODY},
     responses={
         303: {"description": "a form post: back to the page, which thanks the customer"},
-        404: {"description": "no open survey at this link (unknown, expired, not sent yet)"},
-        409: {"description": "already answered"},
-        422: {"description": "a rating out of 1–4 or a text too long, naming the field"},
+        # A form post is answered with the page (HTML), JSON with JSON.
+        404: {
+            "description": "no open survey at this link (unknown, expired, not sent yet)",
+            "content": {"text/html": {}},
+        },
+        409: {"description": "already answered", "content": {"text/html": {}}},
+        422: {
+            "description": "a rating out of 1–4 or a text too long, naming the field",
+            "content": {"text/html": {}},
+        },
     },
 )
 async def answer_card(token: str, request: Request, app: ServicesDep) -> Response:
@@ -249,13 +259,17 @@ async def answer_card(token: str, request: Request, app: ServicesDep) -> Respons
     except Refused as refused:
         if from_form:
             return _form_refused(request, refused, card, values)
-        return JSONResponse(
-            {"detail": refused.detail, "errors": refused.errors}
-            if refused.errors
-            else {"detail": refused.detail},
-            status_code=refused.status_code,
-            headers=PRIVATE,
-        )
+        body: dict[str, Any] = {"detail": refused.detail}
+        if refused.errors:
+            body["errors"] = [
+                {
+                    "loc": ["body", *e["field"].split(".")],
+                    "msg": e["message"],
+                    "type": "value_error",
+                }
+                for e in refused.errors
+            ]
+        return JSONResponse(body, status_code=refused.status_code, headers=PRIVATE)
     if from_form:
         # Relative to /surveys/{token}: right behind a proxy that adds a path prefix too.
         return RedirectResponse(f"{token}?thanks=1", status.HTTP_303_SEE_OTHER, headers=PRIVATE)

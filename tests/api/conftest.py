@@ -6,12 +6,15 @@ import asyncio
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from playwright.async_api import Browser, async_playwright
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
@@ -33,6 +36,18 @@ STAFF = {
     "dir1": [Role.DIRECTOR],
     "acct1": [Role.ACCOUNTANT],
 }
+
+
+# Debian's Chromium, driven by Playwright (make test installs it: scripts/test_prerequisites.py).
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        await browser.close()
 
 
 def free_port() -> int:
@@ -84,26 +99,24 @@ def api_overrides() -> dict[str, object]:
     return {}
 
 
-@pytest.fixture
-async def api(
-    dev_env: WorkflowEnvironment,
-    engine: Engine,
-    task_queue: str,
-    tmp_path: Path,
-    api_overrides: dict[str, object],
-) -> AsyncIterator[Api]:
-    port = free_port()
-    settings = Settings(
-        api_port=port,
-        data_dir=tmp_path,
-        database_url=str(engine.url.render_as_string(hide_password=False)),
-        temporal_address="unused:0",
-        task_queue=task_queue,
-        admin_password=ADMIN_PASSWORD,
-        secret_key=SECRET_KEY,
-        _env_file=None,  # type: ignore[call-arg]
-        **api_overrides,
-    )
+def api_settings(
+    tmp_path: Path, database_url: str, task_queue: str, **overrides: object
+) -> Settings:
+    """The settings of a test's API: a free port, its own data dir, the staff's admin."""
+    values: dict[str, object] = {
+        "api_port": free_port(),
+        "data_dir": tmp_path,
+        "database_url": database_url,
+        "temporal_address": "unused:0",
+        "task_queue": task_queue,
+        "admin_password": ADMIN_PASSWORD,
+        "secret_key": SECRET_KEY,
+    }
+    return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
+
+
+def add_staff(engine: Engine) -> None:
+    """One user per role of STAFF, with PASSWORD."""
     with Session(engine) as db:
         for username, roles in STAFF.items():
             create_user(
@@ -112,19 +125,48 @@ async def api(
                     username=username, password=PASSWORD, full_name=username.title(), roles=roles
                 ),
             )
-    app = create_app(settings, temporal=dev_env.client)
-    server = serve(app, "127.0.0.1", port)
-    async with build_worker(dev_env.client, engine, task_queue, settings=settings):
+
+
+@asynccontextmanager
+async def running_api(
+    settings: Settings, engine: Engine, worker_client: Client, temporal: Client | None = None
+) -> AsyncIterator[Api]:
+    """The API under uvicorn as `aftersales api` runs it (its own lazy Temporal client when
+    `temporal` is None) and a worker on `worker_client`, until the block ends."""
+    app = create_app(settings, temporal=temporal)
+    server = serve(app, "127.0.0.1", settings.api_port)
+    async with build_worker(worker_client, engine, settings.task_queue, settings=settings):
         serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)
-            await asyncio.sleep(0.02)
-        client = Api(f"http://127.0.0.1:{port}", settings)
         try:
-            yield client
+            while not server.started:
+                assert not serving.done(), "the API did not start"
+                await asyncio.sleep(0.02)
+            client = Api(f"http://127.0.0.1:{settings.api_port}", settings)
+            try:
+                yield client
+            finally:
+                await client.close()
         finally:
-            await client.close()
             server.should_exit = True
             await serving
+
+
+def database_url_of(engine: Engine) -> str:
+    return str(engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment,
+    engine: Engine,
+    task_queue: str,
+    tmp_path: Path,
+    api_overrides: dict[str, object],
+) -> AsyncIterator[Api]:
+    settings = api_settings(tmp_path, database_url_of(engine), task_queue, **api_overrides)
+    add_staff(engine)
+    async with running_api(settings, engine, dev_env.client, temporal=dev_env.client) as client:
+        yield client
 
 
 CallIn = Callable[..., Awaitable[dict[str, object]]]

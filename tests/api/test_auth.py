@@ -71,9 +71,7 @@ async def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(ap
         "token signed with another key": create_token(
             "clerk1", 0, "some-other-key-of-sufficient-length", timedelta(minutes=5)
         ),
-        "token for a user that does not exist": create_token(
-            "ghost", 0, key, timedelta(minutes=5)
-        ),
+        "token for a user that does not exist": create_token("ghost", 0, key, timedelta(minutes=5)),
         "token of an older token version": create_token("clerk1", -1, key, timedelta(minutes=5)),
     }
     for case, token in tokens.items():

@@ -15,28 +15,22 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import Message
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
-from api.app import server as serve
 from api.routes.codec import MAX_BODY_BYTES
 from core.codec import ENCODING, KEY_ID_METADATA, codec_from_setting, payloads_to_json
-from models.schemas import UserCreate
-from models.settings import Settings
-from models.users import create_user
 from tests.api.conftest import (
     ADMIN_PASSWORD,
-    PASSWORD,
-    SECRET_KEY,
-    STAFF,
     Api,
+    add_staff,
+    api_settings,
     call_in_body,
-    free_port,
+    database_url_of,
+    running_api,
 )
-from worker import DATA_CONVERTER, build_worker, connect
+from worker import DATA_CONVERTER, connect
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -54,42 +48,19 @@ async def encrypted_api(
 ) -> AsyncIterator[Api]:
     """The `api` fixture with AFTERSALES_PAYLOAD_KEYS set: the API connects to the dev server
     by itself and the worker through `worker.connect`, both with the codec."""
-    port = free_port()
-    settings = Settings(
-        api_port=port,
-        data_dir=tmp_path,
-        database_url=str(engine.url.render_as_string(hide_password=False)),
+    settings = api_settings(
+        tmp_path,
+        database_url_of(engine),
+        task_queue,
         temporal_address=dev_env.client.service_client.config.target_host,
-        task_queue=task_queue,
-        admin_password=ADMIN_PASSWORD,
-        secret_key=SECRET_KEY,
         payload_keys=KEYS,
         codec_cors_origins=f"{UI_ORIGIN}/, http://other.example",
-        _env_file=None,  # type: ignore[call-arg]
     )
-    with Session(engine) as db:
-        for username, roles in STAFF.items():
-            create_user(
-                db,
-                UserCreate(
-                    username=username, password=PASSWORD, full_name=username.title(), roles=roles
-                ),
-            )
+    add_staff(engine)
     worker_client = await connect(settings)
     assert worker_client.data_converter.payload_codec is not None
-    app = create_app(settings)  # connects by itself, as `aftersales api` does
-    server = serve(app, "127.0.0.1", port)
-    async with build_worker(worker_client, engine, task_queue, settings=settings):
-        serving = asyncio.create_task(server.serve())
-        while not server.started:  # noqa: ASYNC110  (uvicorn exposes only a flag)
-            await asyncio.sleep(0.02)
-        client = Api(f"http://127.0.0.1:{port}", settings)
-        try:
-            yield client
-        finally:
-            await client.close()
-            server.should_exit = True
-            await serving
+    async with running_api(settings, engine, worker_client) as client:
+        yield client
 
 
 def payloads_in(message: Message) -> Iterator[Payload]:

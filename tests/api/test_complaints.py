@@ -109,7 +109,7 @@ async def test_general_complaint_is_replied_by_phone_visited_and_closed(
     assert too_early.status_code == 409
     assert too_early.json()["allowed_actions"] == ["triage"]
     bad = await director.post(f"{actions}/triage", json={"severity": "mild"})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["severity"]
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["body", "severity"]
 
     triaged = await director.post(f"{actions}/triage", json={"severity": "general", "note": "-"})
     assert triaged.status_code == 200, triaged.text
@@ -118,7 +118,7 @@ async def test_general_complaint_is_replied_by_phone_visited_and_closed(
     assert triaged.json()["triage"]["by"] == "dir1"
 
     fax = await clerk.post(f"{actions}/reply", json={"method": "fax", "text": "sorry"})
-    assert fax.status_code == 422 and fax.json()["errors"][0]["loc"] == ["method"]
+    assert fax.status_code == 422 and fax.json()["errors"][0]["loc"] == ["body", "method"]
     replied = await clerk.post(f"{actions}/reply", json={"method": "phone", "text": "sorry"})
     assert replied.status_code == 200, replied.text
     assert replied.json()["status"] == "replied" and replied.json()["reply"]["method"] == "phone"
@@ -192,7 +192,7 @@ async def test_serious_complaint_needs_the_vps_review_before_a_written_reply(
     assert clerk_reply.status_code == 403 and "vp" in clerk_reply.json()["detail"]
     by_phone = await vp.post(f"{actions}/reply", json=letter | {"method": "phone"})
     assert by_phone.status_code == 422, by_phone.text
-    assert by_phone.json()["errors"][0]["loc"] == ["method"]
+    assert by_phone.json()["errors"][0]["loc"] == ["body", "method"]
     replied = await vp.post(f"{actions}/reply", json=letter)
     assert replied.status_code == 200, replied.text
     assert replied.json()["status"] == "replied"
@@ -255,3 +255,35 @@ async def test_same_idempotency_key_records_one_complaint(api: Api, engine: Engi
     assert reused.status_code == 422
     listed = await clerk.get("/complaints", params={"ticket_id": tid})
     assert listed.headers["X-Total-Count"] == "1"
+
+
+async def test_a_complaints_escalation_is_on_its_ticket_until_handled(
+    api: Api, engine: Engine
+) -> None:
+    # R16: whoever looks at the ticket sees the complaint's escalation, and the list of
+    # escalated tickets finds it, until the complaint is handled and closed.
+    clerk, director = await api.users("clerk1", "dir1")
+    tid = dispatched_ticket(engine)
+    assert (await clerk.get("/tickets", params={"escalated": "true"})).json() == []
+    complaint = (await complain(clerk, tid)).json()
+    ticket = (await clerk.get(f"/tickets/{tid}")).json()
+    assert [(e["kind"], e["acknowledged_at"]) for e in ticket["escalations"]] == [
+        ("complaint", None)
+    ]
+    assert ticket["open_escalations"] == 1
+    escalated = (await clerk.get("/tickets", params={"escalated": "true"})).json()
+    assert [t["id"] for t in escalated] == [tid]
+
+    actions = f"/complaints/{complaint['id']}/actions"
+    for action, body in [
+        ("triage", {"severity": "general"}),
+        ("reply", {"method": "phone", "text": "sorry"}),
+        ("visit", visit()),
+        ("close", {}),
+    ]:
+        assert (await director.post(f"{actions}/{action}", json=body)).status_code == 200
+    closed = (await clerk.get(f"/tickets/{tid}")).json()
+    assert closed["open_escalations"] == 0 and closed["escalations"][0]["acknowledged_at"]
+    assert (await clerk.get("/tickets", params={"escalated": "true"})).json() == []
+    not_escalated = (await clerk.get("/tickets", params={"escalated": "false"})).json()
+    assert [t["id"] for t in not_escalated] == [tid]

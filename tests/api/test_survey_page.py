@@ -4,22 +4,21 @@ been answered."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, ViewportSize, async_playwright, expect
+from playwright.async_api import Browser, Page, ViewportSize, expect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from models.tables import SurveyRecord
-from tests.api.conftest import Api
+from tests.api.conftest import CHROMIUM, Api  # noqa: F401  (CHROMIUM: for other modules)
 from tests.survey_inbox import Inbox, body, eventually, survey_start, token_in
 from workflows.survey import SurveyWorkflow, survey_workflow_id
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE_SCREEN: ViewportSize = {"width": 390, "height": 844}
 
 
@@ -33,14 +32,6 @@ def inbox() -> Iterator[Inbox]:
 @pytest.fixture
 def api_overrides(inbox: Inbox) -> dict[str, object]:
     return {"smtp_host": "127.0.0.1", "smtp_port": inbox.smtp_port}
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture

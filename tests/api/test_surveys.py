@@ -155,6 +155,25 @@ async def test_an_unknown_link_is_not_found(api: Api) -> None:
         assert answered.status_code == 404
 
 
+async def test_a_strangers_post_to_an_unknown_link_is_refused_before_its_body_is_read(
+    api: Api,
+) -> None:
+    # A link nobody was given costs nothing: the answer comes while the body is still on its
+    # way (here, never sent), so no one can make the API read large bodies for free.
+    host, port = api.base_url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        (
+            f"POST /surveys/{'g' * 43} HTTP/1.1\r\nHost: {host}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 900000\r\n\r\n{"
+        ).encode()
+    )
+    await writer.drain()
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=20)
+    assert head.startswith(b"HTTP/1.1 404")
+    writer.close()
+
+
 async def test_a_rating_out_of_range_is_refused_naming_the_field(
     api: Api, dev_env: WorkflowEnvironment, inbox: Inbox
 ) -> None:
@@ -162,16 +181,16 @@ async def test_a_rating_out_of_range_is_refused_naming_the_field(
     _, link = await open_card(dev_env, api, inbox)
     refused = await api.anonymous.post(link, json={**GOOD, "skill": 5})
     assert refused.status_code == 422, refused.text
-    assert [error["field"] for error in refused.json()["errors"]] == ["skill"]
+    assert [error["loc"] for error in refused.json()["errors"]] == [["body", "skill"]]
     missing = await api.anonymous.post(link, json={"attitude": 4})
     assert missing.status_code == 422
-    assert {e["field"] for e in missing.json()["errors"]} == {
+    assert {e["loc"][-1] for e in missing.json()["errors"]} == {
         "skill",
         "arrival_time",
         "promise_keeping",
     }
     too_long = await api.anonymous.post(link, json={**GOOD, "complaint": "x" * 2001})
-    assert [e["field"] for e in too_long.json()["errors"]] == ["complaint"]
+    assert [e["loc"][-1] for e in too_long.json()["errors"]] == ["complaint"]
     not_json = await api.anonymous.post(link, content=b"4,4,4,4")
     assert not_json.status_code == 422
     # Nothing was taken: the card still answers.

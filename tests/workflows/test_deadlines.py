@@ -94,13 +94,14 @@ class Ticket:
     def __init__(self, env: WorkflowEnvironment, task_queue: str) -> None:
         self.env, self.task_queue = env, task_queue
 
-    async def call_in(self, zone: str = "urban") -> TicketState:
+    async def call_in(self, zone: str = "urban", service_type: str = "paid") -> TicketState:
         now = await self.env.get_current_time()
         start = ticket_start(fingerprint=uuid.uuid4().hex)
         start = replace(
             start,
             call_in=replace(start.call_in, zone=zone),
             clock=service_clock(POLICY, zone, now),
+            service_type=service_type,
         )
         self.handle: WorkflowHandle[Any, Any] = self.env.client.get_workflow_handle(
             f"ticket-{start.ticket_id}"
@@ -350,3 +351,20 @@ async def test_the_ticket_and_invoice_years_are_the_office_calendars(
         customer_signature="Li Lei",
     )
     assert resolved.invoice is not None and resolved.invoice.number == "INV-2031-000001"
+
+
+async def test_an_internal_job_makes_no_promise_to_a_customer(
+    env: WorkflowEnvironment, ticket: Ticket, engine: Engine
+) -> None:
+    # R1: an inspection, parts handling or training has no customer waiting: no arrival
+    # deadline, no warning, no carry-over, no report to sales, however long it waits.
+    await skip_to(env, at("2030-11-25", "09:00"))
+    state = await ticket.call_in(service_type="internal")
+    assert state.service_type == "internal" and state.arrival_due_at is None
+    await skip_to(env, at("2030-11-28", "09:00"))
+    await asyncio.sleep(1)  # the worker takes whatever the skipped clock set off
+    assert await ticket.kinds() == []
+    with Session(engine) as db:
+        assert db.exec(select(EscalationRecord)).all() == []
+        record = db.get(TicketRecord, state.ticket_id)
+    assert record is not None and record.arrival_due_at is None and record.priority == 0

@@ -33,7 +33,7 @@ from models.ticket import (
     TicketState,
 )
 from worker import build_worker
-from workflows.ticket import TicketWorkflow
+from workflows.ticket import TIMELINE_KEPT, TicketWorkflow
 
 TERMS = BillingTerms(hourly_rate=Decimal("120.00"), small_fee_threshold=Decimal("200.00"))
 
@@ -165,3 +165,33 @@ async def test_concurrent_registrations_make_one_ticket(
     with Session(engine) as session:
         rows = session.exec(select(TicketRecord)).scalars().all()
     assert len(rows) == 1
+
+
+async def test_a_long_lived_ticket_keeps_its_newest_steps_and_answers_without_them(
+    time_env: WorkflowEnvironment, engine: Engine, task_queue: str
+) -> None:
+    # However many steps a ticket takes, its state (carried by continue-as-new) keeps only the
+    # newest TIMELINE_KEPT of them, and no update answers with the timeline at all: no payload
+    # grows with a ticket's age. The read model keeps every step (R11).
+    start = ticket_start()
+    async with build_worker(time_env.client, engine, task_queue):
+        await register(time_env.client, start, task_queue)
+        handle = time_env.client.get_workflow_handle_for(
+            TicketWorkflow.run, f"ticket-{start.ticket_id}"
+        )
+        for n in range(TIMELINE_KEPT // 2 + 5):
+            held = await handle.execute_update(
+                TicketWorkflow.act, act("hold", "c", ["clerk"], reason=f"away {n}")
+            )
+            assert held.timeline == []
+            await handle.execute_update(TicketWorkflow.act, act("resume", "c", ["clerk"]))
+        state = await handle.query(TicketWorkflow.state_query)
+    steps = 1 + 2 * (TIMELINE_KEPT // 2 + 5)
+    assert state.seq == steps
+    assert len(state.timeline) == TIMELINE_KEPT
+    assert [e.seq for e in state.timeline] == list(range(steps - TIMELINE_KEPT + 1, steps + 1))
+    with Session(engine) as db:
+        recorded = db.exec(
+            select(TimelineRecord.seq).where(TimelineRecord.ticket_id == start.ticket_id)
+        ).all()
+    assert sorted(seq for (seq,) in recorded) == list(range(1, steps + 1))
