@@ -12,10 +12,10 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from core.config import Settings
 from core.logs import configure_logging
 from core.timezones import use_packaged_zone_rules
 from models.policy import PolicyError, load_policy
-from models.settings import Settings
 
 app = typer.Typer(
     help="aftersales: after-sales repair tickets as durable workflows.", no_args_is_help=True
@@ -49,9 +49,9 @@ def _settings() -> Settings:
 @app.command()
 def migrate() -> None:
     """Apply database migrations and create the admin user if asked to, then exit."""
-    from models.db import make_engine
-    from models.db import migrate as apply_migrations
-    from models.users import bootstrap_admin
+    from core.db import make_engine
+    from core.db import migrate as apply_migrations
+    from store.users import bootstrap_admin
 
     settings = _settings()
     engine = make_engine(settings.resolved_database_url)
@@ -65,8 +65,8 @@ def migrate() -> None:
 def api() -> None:
     """Run the HTTP API (one replica)."""
     from api.app import create_app, server
-    from models.db import make_engine
-    from models.db import migrate as apply_migrations
+    from core.db import make_engine
+    from core.db import migrate as apply_migrations
 
     settings = _settings()
     apply_migrations(make_engine(settings.resolved_database_url))
@@ -94,9 +94,9 @@ def worker() -> None:
 def rebuild_read_model() -> None:
     """Rewrite the read model (tickets, surveys, complaints, escalations) from the workflows'
     own state (after a loss)."""
-    from activities.rebuild import rebuild_read_model as rebuild
-    from models.db import make_engine
-    from models.db import migrate as apply_migrations
+    from core.db import make_engine
+    from core.db import migrate as apply_migrations
+    from jobs.rebuild import rebuild_read_model as rebuild
     from worker import connect
 
     settings = _settings()

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from models.db import make_engine, migrate
-from models.settings import Settings, private_dir
-from models.users import bootstrap_admin
+from core.config import Settings, private_dir
+from core.db import make_engine, migrate
+from store.users import bootstrap_admin
 
 BIN = Path(sys.executable).parent
 STOP_GRACE_SECONDS = 15

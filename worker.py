@@ -35,8 +35,8 @@ from activities.notify import NotifyActivities, senders_from
 from activities.projection import ProjectionActivities
 from activities.survey import SurveyActivities
 from core.codec import codec_from_setting
-from models.db import make_engine, migrate
-from models.settings import Settings
+from core.config import Settings
+from core.db import make_engine, migrate
 from workflows.complaint import ComplaintWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import urllib.request
-from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Protocol
@@ -36,21 +35,18 @@ from urllib.error import HTTPError
 from urllib.parse import urlsplit
 
 import aiosmtplib
-from sqlalchemy import ColumnElement, Table, and_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from core.config import Settings
 from models.escalation import EscalationNotice
 from models.messages import EMAIL, PENDING, REJECTED, SENT, SKIPPED, SMS, OutgoingMessage
-from models.settings import Settings
-from models.tables import NotificationRecord, User, utcnow
+from models.tables import utcnow
+from store import notifications, users
 
 log = logging.getLogger("aftersales.notify")
 
-OUTBOX_KEY = ["key", "channel", "recipient"]
 MAX_KEY, MAX_RECIPIENT = 200, 254  # the outbox's column sizes
 SMS_REJECTED = {400, 422}  # the gateway says this message or number is wrong; others may pass
 
@@ -160,62 +156,6 @@ def senders_from(settings: Settings) -> dict[str, Sender]:
     return senders
 
 
-def _where(message: OutgoingMessage) -> ColumnElement[bool]:
-    return and_(
-        col(NotificationRecord.key) == message.key,
-        col(NotificationRecord.channel) == message.channel,
-        col(NotificationRecord.recipient) == message.recipient,
-    )
-
-
-def _open(engine: Engine, message: OutgoingMessage) -> str:
-    """The message's outbox row, written `pending` if it is not there; its status."""
-    table: Table = NotificationRecord.__table__  # type: ignore[attr-defined]
-    with engine.begin() as connection:
-        dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-        values = {
-            "key": message.key,
-            "channel": message.channel,
-            "recipient": message.recipient,
-            "subject": message.subject,
-            "status": PENDING,
-            "created_at": utcnow(),
-        }
-        connection.execute(
-            dialect.insert(table).values(values).on_conflict_do_nothing(index_elements=OUTBOX_KEY)
-        )
-        status: str = connection.execute(
-            select(col(NotificationRecord.status)).where(_where(message))
-        ).scalar_one()
-        return status
-
-
-def _close(engine: Engine, message: OutgoingMessage, status: str, at: datetime | None) -> str:
-    """Marks a pending row with its final status; the status the row has now."""
-    with engine.begin() as connection:
-        connection.execute(
-            update(NotificationRecord)
-            .where(_where(message), col(NotificationRecord.status) == PENDING)
-            .values(status=status, sent_at=at)
-        )
-        final: str = connection.execute(
-            select(col(NotificationRecord.status)).where(_where(message))
-        ).scalar_one()
-        return final
-
-
-def _staff_emails(engine: Engine, roles: list[str]) -> list[str]:
-    """The email addresses of the active users with any of `roles`, each once."""
-    wanted = set(roles)
-    with Session(engine) as db:
-        users = db.exec(
-            select(User).where(col(User.active).is_(True), col(User.email).is_not(None))
-        ).all()
-    return sorted(
-        {u.email.strip() for u in users if u.email and u.email.strip() and wanted & set(u.roles)}
-    )
-
-
 def _check(message: OutgoingMessage) -> None:
     """A message the outbox cannot hold is a bug in the caller; retrying would not fix it."""
     if not message.key or len(message.key) > MAX_KEY:
@@ -241,7 +181,7 @@ class NotifyActivities:
 
     async def _deliver(self, message: OutgoingMessage) -> str:
         _check(message)
-        status = await asyncio.to_thread(_open, self.engine, message)
+        status = await asyncio.to_thread(notifications.open_message, self.engine, message)
         if status != PENDING:
             return status
         sender = self.senders.get(message.channel)
@@ -252,13 +192,19 @@ class NotifyActivities:
                 message.key,
                 message.recipient,
             )
-            return await asyncio.to_thread(_close, self.engine, message, SKIPPED, None)
+            return await asyncio.to_thread(
+                notifications.close_message, self.engine, message, SKIPPED, None
+            )
         try:
             await sender.send(message)
         except MessageRejected as refused:
             log.error("%r to %s rejected, not retried: %s", message.key, message.recipient, refused)
-            return await asyncio.to_thread(_close, self.engine, message, REJECTED, None)
-        return await asyncio.to_thread(_close, self.engine, message, SENT, utcnow())
+            return await asyncio.to_thread(
+                notifications.close_message, self.engine, message, REJECTED, None
+            )
+        return await asyncio.to_thread(
+            notifications.close_message, self.engine, message, SENT, utcnow()
+        )
 
     @activity.defn
     async def send_message(self, message: OutgoingMessage) -> str:
@@ -271,7 +217,9 @@ class NotifyActivities:
         """R16: emails the escalation to the active staff in its notify roles, once each;
         returns how many have it now."""
         escalation = notice.escalation
-        recipients = await asyncio.to_thread(_staff_emails, self.engine, escalation.notify_roles)
+        recipients = await asyncio.to_thread(
+            users.staff_emails, self.engine, escalation.notify_roles
+        )
         if not recipients:
             log.warning(
                 "escalation %s (%s, ticket %s): no active user with role %s has an email",

@@ -10,62 +10,19 @@ recorded in history (the card is sent by activities scheduled after that).
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
-from sqlalchemy import update
-from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.errors import invalid_data_is_final
-from activities.upsert import upsert
+from core.config import Settings
 from models.messages import EMAIL, SMS, OutgoingMessage
-from models.settings import Settings
-from models.survey import CARD, SurveyNotice, SurveyState, survey_link, token_digest
-from models.tables import ComplaintRecord, SurveyRecord, User
+from models.survey import CARD, SurveyNotice, SurveyState, survey_link
+from store import complaints, surveys, users
 
 TOKEN_BYTES = 32  # 256 bits: a link nobody guesses
-
-
-def survey_values(state: SurveyState) -> dict[str, Any]:
-    """The `surveys` row of `state`; without the token until the card is issued, so a
-    projection never erases one."""
-    start, answer = state.start, state.answer
-    values: dict[str, Any] = {
-        "ticket_id": start.ticket_id,
-        "ticket_number": start.ticket_number,
-        "workflow_id": state.workflow_id,
-        "status": state.status.value,
-        "technician": start.technician,
-        "service_type": start.service_type,
-        "customer_name": start.customer.name,
-        "customer_phone": start.customer.phone,
-        "customer_email": start.customer.email,
-        "product_model": start.product.model,
-        "product_serial_no": start.product.serial_no,
-        "channels": list(state.channels),
-        "scheduled_for": state.scheduled_for,
-        "sent_at": state.sent_at,
-        "reminded_at": state.reminded_at,
-        "expires_at": state.expires_at,
-        "answered_at": state.answered_at,
-        "attitude": answer.attitude if answer else None,
-        "skill": answer.skill if answer else None,
-        "arrival_time": answer.arrival_time if answer else None,
-        "promise_keeping": answer.promise_keeping if answer else None,
-        "comment": answer.comment if answer else None,
-        "complaint": answer.complaint if answer else None,
-        "complaint_id": state.complaint_id,
-        "updated_at": state.updated_at,
-    }
-    if state.token is not None:
-        values["token_hash"] = token_digest(state.token)
-    return values
-
-
-def _project(connection: Connection, state: SurveyState) -> None:
-    upsert(connection, SurveyRecord, survey_values(state), ["ticket_id"])
 
 
 def _duration(hours: float) -> str:
@@ -90,7 +47,7 @@ class SurveyActivities:
         """The survey's row in `surveys`, overwritten with the workflow's state."""
         with invalid_data_is_final(f"survey of {state.start.ticket_number}"):
             with self.engine.begin() as connection:
-                _project(connection, state)
+                surveys.project(connection, state)
 
     @activity.defn
     def issue_card(self, state: SurveyState) -> str:
@@ -98,12 +55,7 @@ class SurveyActivities:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with invalid_data_is_final(f"survey of {state.start.ticket_number}"):
             with self.engine.begin() as connection:
-                _project(connection, state)
-                connection.execute(
-                    update(SurveyRecord)
-                    .where(col(SurveyRecord.ticket_id) == state.start.ticket_id)
-                    .values(token_hash=token_digest(token))
-                )
+                surveys.issue(connection, state, token)
         return token
 
     @activity.defn
@@ -156,11 +108,7 @@ class SurveyActivities:
         """The number of the complaint run by `workflow_id`; raises (and is retried) until that
         complaint is registered."""
         with self.engine.connect() as connection:
-            number = connection.execute(
-                select(col(ComplaintRecord.id)).where(
-                    col(ComplaintRecord.workflow_id) == workflow_id
-                )
-            ).scalar_one_or_none()
+            number = complaints.number_of(connection, workflow_id)
         if number is None:
             raise ApplicationError(
                 f"complaint {workflow_id} is not registered yet", type="ComplaintNotRegistered"
@@ -168,10 +116,5 @@ class SurveyActivities:
         return number
 
     def _technician_name(self, username: str | None) -> str | None:
-        if username is None:
-            return None
-        with self.engine.connect() as connection:
-            name = connection.execute(
-                select(col(User.full_name)).where(col(User.username) == username)
-            ).scalar_one_or_none()
-        return name or username
+        with Session(self.engine) as db:
+            return users.full_name(db, username)

@@ -26,11 +26,11 @@ from api.routes import (
     tickets,
     workshop,
 )
+from core.config import Settings
+from core.db import make_engine
 from core.logs import uvicorn_log_config
-from models.db import make_engine
 from models.policy import Policy, load_policy
-from models.settings import Settings
-from models.users import bootstrap_admin
+from store.users import bootstrap_admin
 from worker import connect
 
 # Longer than clients' idle pools keep a connection (httpx: 5 s, browsers: up to 60 s), so the

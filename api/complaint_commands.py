@@ -1,21 +1,27 @@
-"""Complaints' commands (R25, R26): starting a complaint's workflow and its steps as updates,
-with the workflow's refusals translated into HTTP answers."""
+"""Complaints' commands (R25, R26): starting a complaint's workflow and its steps as updates.
+Refusals are raised as `Refused` (models/refusals.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import TypeVar
 
-from fastapi import HTTPException, status
+from sqlmodel import Session
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.schemas.complaints import ComplaintCreate
 from api.workflow_answers import in_time, refused, unavailable
-from models.complaint import ComplaintAction, ComplaintCreate, ComplaintState, RegisteredRequest
+from models.complaint import ComplaintAction, ComplaintState, RegisteredRequest
 from models.followup import ComplaintStart
+from models.refusals import CONFLICT, IDEMPOTENCY_KEY_REUSED, Refused, field_refused
+from models.tables import TicketRecord
+from models.ticket import Customer, Product
+from store import complaints
 from workflows.complaint import ComplaintWorkflow
 
 # Complaints on one ticket are few; this bounds the search for a free workflow id.
@@ -56,9 +62,9 @@ def _same_key(key: str, request_print: str, found: tuple[str | None, str | None]
     if found_key != key:
         return False
     if found_print != request_print:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"detail": "this Idempotency-Key was already used for a different complaint"},
+        raise Refused(
+            IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was already used for a different complaint",
         )
     return True
 
@@ -106,9 +112,8 @@ async def record(
             return await _registered(client, wid)
     except RPCError as error:
         unavailable(error)
-    raise HTTPException(
-        status.HTTP_409_CONFLICT,
-        f"ticket '{start.ticket_id}' has {MAX_COMPLAINTS_PER_TICKET} complaints already",
+    raise Refused(
+        CONFLICT, f"ticket '{start.ticket_id}' has {MAX_COMPLAINTS_PER_TICKET} complaints already"
     )
 
 
@@ -136,3 +141,26 @@ async def act(client: Client, wid: str, request: ComplaintAction) -> ComplaintSt
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise ComplaintGone(wid) from error
         unavailable(error)
+
+
+def complaint_start(
+    db: Session, request: ComplaintCreate, recorder: str, repeat_window_days: int
+) -> tuple[ComplaintStart, list[str]]:
+    """The complaint as received, from its ticket (R26); and the workflows of the ticket's
+    earlier complaints. INVALID_PAYLOAD for an unknown ticket."""
+    ticket = db.get(TicketRecord, request.ticket_id)
+    if ticket is None:
+        raise field_refused("ticket_id", f"no ticket '{request.ticket_id}'")
+    start = ComplaintStart(
+        ticket_id=ticket.id,
+        ticket_number=ticket.number,
+        customer=Customer(ticket.customer_name, ticket.customer_phone, ticket.customer_address),
+        product=Product(ticket.product_model, ticket.product_serial_no),
+        technician=ticket.technician,
+        text=request.text,
+        received_at=datetime.now(UTC),
+        received_via=request.received_via,
+        recorded_by=recorder,
+        repeat_window_days=repeat_window_days,
+    )
+    return start, complaints.workflows_of_ticket(db, ticket.id)

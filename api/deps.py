@@ -12,11 +12,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.security import token_claims
 from api.throttle import LoginThrottle
+from core.config import Settings
+from core.security import token_claims
 from models.policy import Policy
 from models.roles import READ_ROLES, Reading, Role, own_tickets_only
-from models.settings import Settings
 from models.tables import User
 
 

@@ -17,7 +17,28 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from temporalio.service import RPCError
 
+from core.security import HasherBusy
+from models import refusals as r
+
 log = logging.getLogger("aftersales.api")
+# The HTTP answer to each refusal of models/refusals.py, whoever refused.
+STATUS_OF: dict[str, int] = {
+    r.INVALID_TRANSITION: 409,
+    r.FORBIDDEN: 403,
+    r.INVALID_PAYLOAD: 422,
+    r.IDEMPOTENCY_KEY_REUSED: 422,
+    r.NOT_FOUND: 404,
+    r.CONFLICT: 409,
+    r.SURVEY_CLOSED: 409,
+    r.SURVEY_EXPIRED: 404,
+    r.SURVEY_NOT_OPEN: 404,
+    r.INVALID_ANSWER: 422,
+    r.UNKNOWN_ESCALATION: 404,
+    r.NOT_AN_OWNER: 403,
+    r.UNAVAILABLE: 503,
+    r.TIMED_OUT: 504,
+    r.INVALID_DATA: 503,
+}
 
 
 class FieldError(BaseModel):
@@ -77,6 +98,7 @@ def document_errors(schema: dict[str, Any]) -> None:
 
 RETRY_AFTER_SECONDS = 5
 TEMPORAL_CONNECT_FAILED = "Failed client connect"
+HASHING_BUSY_SECONDS = 2
 
 
 async def _structured(request: Request, error: Exception) -> Response:
@@ -90,6 +112,17 @@ async def _structured(request: Request, error: Exception) -> Response:
     if isinstance(error.detail, dict):
         return JSONResponse(error.detail, status_code=error.status_code, headers=error.headers)
     return await http_exception_handler(request, error)
+
+
+def status_of(refusal: r.Refused) -> int:
+    return STATUS_OF.get(refusal.type, 503)
+
+
+async def _refused(request: Request, error: Exception) -> Response:
+    assert isinstance(error, r.Refused)
+    status = status_of(error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return JSONResponse({"detail": error.message, **error.details}, status, headers=headers)
 
 
 async def _invalid(request: Request, error: Exception) -> Response:
@@ -116,6 +149,14 @@ async def _temporal_down(request: Request, error: Exception) -> Response:
     return _unavailable("the workflow service")
 
 
+async def _hashing_busy(request: Request, error: Exception) -> Response:
+    return JSONResponse(
+        {"detail": "too many sign-ins at once: try again in a moment"},
+        status_code=503,
+        headers={"Retry-After": str(HASHING_BUSY_SECONDS)},
+    )
+
+
 async def _runtime(request: Request, error: Exception) -> Response:
     # The Temporal client reports a server it cannot reach as a RuntimeError.
     if str(error).startswith(TEMPORAL_CONNECT_FAILED):
@@ -125,8 +166,10 @@ async def _runtime(request: Request, error: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _structured)
+    app.add_exception_handler(r.Refused, _refused)
     app.add_exception_handler(RequestValidationError, _invalid)
     for outage in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(outage, _database_down)
     app.add_exception_handler(RPCError, _temporal_down)
+    app.add_exception_handler(HasherBusy, _hashing_busy)
     app.add_exception_handler(RuntimeError, _runtime)

@@ -1,5 +1,7 @@
-"""Tickets' commands: call-in and lifecycle steps as workflow updates, with the workflow's
-refusals translated into HTTP answers."""
+"""Tickets' commands: call-in and lifecycle steps as workflow updates, and the business checks
+a step needs before it is sent (does this technician exist? is this payment method the
+policy's?). Refusals are raised as `Refused` (models/refusals.py); routes turn them into HTTP
+answers through one table (api/errors.py)."""
 
 from __future__ import annotations
 
@@ -9,46 +11,48 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException, status
 from pydantic import ValidationError
 from sqlmodel import Session
-from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
-    WorkflowUpdateFailedError,
-)
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.schemas.tickets import CallInRequest, CustomerIn, InternalJobRequest, ProductIn
 from api.workflow_answers import field_errors, in_time, refused, unavailable
-from models.actions import ACTION_BODIES
+from models.actions import ACTION_BODIES, ZONED_FIELDS
 from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions, refusal_message
-from models.policy import Policy
-from models.roles import Role
-from models.schemas import CallInRequest, Channel, CustomerIn, InternalJobRequest, ProductIn
-from models.tables import TicketRecord, User
+from models.policy import Policy, billing_terms, service_clock, survey_terms
+from models.refusals import (
+    IDEMPOTENCY_KEY_REUSED,
+    INVALID_PAYLOAD,
+    INVALID_TRANSITION,
+    NOT_FOUND,
+    Refused,
+    field_refused,
+)
+from models.tables import TicketRecord
 from models.ticket import (
     ActionRequest,
-    BillingTerms,
     CallIn,
+    Channel,
     Customer,
     Product,
     RegisterRequest,
-    ServiceClock,
-    SurveyTerms,
     TicketStart,
     TicketState,
 )
+from store import users
 from workflows.ticket import TicketWorkflow
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0d7e0c-6a44-4f5e-9b7e-0d8f6f1f3a11")
 
 
 class TicketGone(Exception):
-    """The ticket's workflow has ended (closed or cancelled) or never existed."""
+    """The ticket's workflow has ended (closed or cancelled): its read model has the rest."""
 
 
 def workflow_id(ticket_id: str) -> str:
@@ -88,15 +92,6 @@ def internal_call_in(job: InternalJobRequest) -> CallInRequest:
     )
 
 
-def service_clock(policy: Policy, zone: str, now: datetime) -> ServiceClock:
-    """R12–R15: the zone's deadline terms as they stand at call-in, holidays resolved."""
-    return ServiceClock(
-        calendar=policy.work_calendar(zone, now),
-        arrival_hours=policy.zones[zone].arrival_hours,
-        warning_fraction=policy.deadlines.warning_fraction,
-    )
-
-
 async def call_in(
     client: Client,
     task_queue: str,
@@ -107,12 +102,12 @@ async def call_in(
     service_type: ServiceType = ServiceType.PAID,
 ) -> TicketState:
     """R3: start the ticket's workflow and wait for its registration, at most once per key.
-    The service type is decided at registration (R2) unless the job is internal (R1)."""
+    The service type is decided at registration (R2) unless the job is internal (R1). Raises
+    TicketGone when the key's ticket has ended already (it is still that ticket)."""
     if request.zone not in policy.zones:
         known = ", ".join(sorted(policy.zones))
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"unknown zone '{request.zone}'; the policy's zones are: {known}",
+        raise field_refused(
+            "zone", f"unknown zone '{request.zone}'; the policy's zones are: {known}"
         )
     ticket_id = ticket_id_for(clerk, idempotency_key)
     start = TicketStart(
@@ -125,21 +120,11 @@ async def call_in(
             channel=request.channel.value,
         ),
         registered_by=clerk,
-        terms=BillingTerms(
-            hourly_rate=policy.billing.hourly_rate,
-            small_fee_threshold=policy.billing.small_fee_threshold,
-            max_line_amount=policy.billing.max_line_amount,
-            max_ticket_amount=policy.billing.max_ticket_amount,
-        ),
+        terms=billing_terms(policy),
         fingerprint=fingerprint(request),
         service_type=service_type.value,
         clock=service_clock(policy, request.zone, datetime.now(UTC)),
-        survey=SurveyTerms(
-            delay_hours=policy.survey.delay_hours,
-            reminder_hours=policy.survey.reminder_hours,
-            expiry_hours=policy.survey.expiry_hours,
-            repeat_window_days=policy.complaints.repeat_window_days,
-        ),
+        survey=survey_terms(policy),
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,
@@ -167,7 +152,6 @@ async def call_in(
             await operation.workflow_handle()
         await _check_ended_ticket(client, ticket_id, start.fingerprint)
     except RPCError as error:
-        # The operation keeps the same error for its handle; take it so it is not logged.
         with contextlib.suppress(RPCError, WorkflowAlreadyStartedError):
             await operation.workflow_handle()
         if error.status != RPCStatusCode.ALREADY_EXISTS:
@@ -182,12 +166,10 @@ async def _check_ended_ticket(client: Client, ticket_id: str, call_fingerprint: 
     handle = client.get_workflow_handle_for(TicketWorkflow.run, workflow_id(ticket_id))
     ended = await handle.query(TicketWorkflow.state_query)
     if ended.fingerprint != call_fingerprint:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": "this Idempotency-Key was already used for a different call-in",
-                "ticket_id": ticket_id,
-            },
+        raise Refused(
+            IDEMPOTENCY_KEY_REUSED,
+            "this Idempotency-Key was already used for a different call-in",
+            ticket_id=ticket_id,
         )
 
 
@@ -211,56 +193,76 @@ async def act(
 def checked_step(
     db: Session, policy: Policy, ticket_id: str, action: str, body: dict[str, Any]
 ) -> dict[str, Any]:
-    """The step's body as the workflow takes it, or an HTTP refusal: 409 when the ticket's
-    status does not allow `action` (the status is told first, whatever the body), else 422
-    naming the field and the rule."""
+    """The step's body as the workflow takes it, or its refusal: the ticket's status first
+    (INVALID_TRANSITION, whatever the body), then the body (INVALID_PAYLOAD naming the field
+    and the rule). A time typed without a zone is the office's (docs/architecture.md)."""
+    body = _in_office_time(body, policy.office_timezone)
     try:
         data = (
             ACTION_BODIES[action].model_validate(body).model_dump(mode="json", exclude_unset=True)
         )
     except ValidationError as invalid:
         _refuse_status_first(db, ticket_id, action)
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"detail": f"invalid '{action}' request", "errors": field_errors(invalid)},
+        raise Refused(
+            INVALID_PAYLOAD, f"invalid '{action}' request", errors=field_errors(invalid)
         ) from None
     problem = None
     if action == Action.RECORD_PAYMENT and data["method"] not in policy.billing.payment_methods:
         methods = ", ".join(policy.billing.payment_methods)
-        problem = ("method", f"unknown payment method; the policy's methods are: {methods}")
-    if action == Action.DISPATCH and not _is_technician(db, data["technician"]):
-        problem = ("technician", f"'{data['technician']}' is not an active technician")
+        problem = field_refused(
+            "method", f"unknown payment method; the policy's methods are: {methods}"
+        )
+    if action == Action.DISPATCH and not users.is_technician(db, data["technician"]):
+        problem = field_refused("technician", f"'{data['technician']}' is not an active technician")
     if problem is not None:
         _refuse_status_first(db, ticket_id, action)
-        where, why = problem
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": why,
-                "errors": [{"loc": ["body", where], "msg": why, "type": "value_error"}],
-            },
-        )
+        raise problem
     return data
 
 
-def _is_technician(db: Session, username: str) -> bool:
-    user = db.get(User, username)
-    return user is not None and user.active and Role.TECHNICIAN in user.roles
+def _in_office_time(body: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """`body` with each time of ZONED_FIELDS given without a zone read in `timezone`."""
+    zoned = dict(body)
+    for name in ZONED_FIELDS:
+        value = zoned.get(name)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    zoned[name] = moment.replace(tzinfo=ZoneInfo(timezone)).isoformat()
+    return zoned
 
 
 def _refuse_status_first(db: Session, ticket_id: str, action: str) -> None:
-    """409 with the allowed actions when the ticket is there and its status refuses `action`."""
+    """Refuses `action` when the ticket is there and its status does not allow it."""
+    row = db.get(TicketRecord, ticket_id)
+    if row is not None:
+        refusal = status_refusal(Status(row.status), action, row.hold)
+        if refusal is not None:
+            raise refusal
+
+
+def status_refusal(status: Status, action: str, hold: dict[str, Any] | None) -> Refused | None:
+    """The refusal of `action` on a ticket in `status` (on `hold`), or None if it is allowed."""
+    allowed = allowed_actions(status, on_hold=hold is not None)
+    if action in allowed:
+        return None
+    reason = hold.get("reason") if hold else None
+    return Refused(
+        INVALID_TRANSITION,
+        refusal_message(status, action, reason),
+        allowed_actions=allowed,
+    )
+
+
+def ended_refusal(db: Session, ticket_id: str, action: str) -> Refused:
+    """A step sent to a ticket whose workflow has ended, refused as its status says."""
     row = db.get(TicketRecord, ticket_id)
     if row is None:
-        return
-    on_hold = row.hold is not None
-    allowed = allowed_actions(Status(row.status), on_hold=on_hold)
-    if action not in allowed:
-        reason = row.hold.get("reason") if row.hold else None
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            {
-                "detail": refusal_message(Status(row.status), action, reason),
-                "allowed_actions": allowed,
-            },
-        )
+        return Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
+    refusal = status_refusal(Status(row.status), action, row.hold)
+    return refusal or Refused(
+        INVALID_TRANSITION,
+        f"action '{action}' is not allowed while the ticket is '{row.status}'",
+        allowed_actions=[],
+    )

@@ -1,4 +1,5 @@
-"""Workflows' refusals and silences as HTTP answers, the same for every kind of workflow."""
+"""Workflows' refusals and silences as the refusals of models/refusals.py, the same for every
+kind of workflow; api/errors.py answers each with its HTTP status."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ import asyncio
 from collections.abc import Awaitable
 from typing import Any, NoReturn, TypeVar
 
-from fastapi import HTTPException, status
 from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from models.refusals import FORBIDDEN, IDEMPOTENCY_KEY_REUSED, INVALID_PAYLOAD, INVALID_TRANSITION
+from models.refusals import TIMED_OUT, UNAVAILABLE, Refused
 
 # How long a request waits for a worker to take its step before answering 504.
 STEP_TIMEOUT_SECONDS = 30
@@ -29,41 +29,29 @@ def field_errors(invalid: ValidationError, where: str = "body") -> list[dict[str
 
 
 def refused(failure: WorkflowUpdateFailedError, what: str) -> NoReturn:
-    """409 with the allowed actions, 403, or 422 naming the fields, as the workflow said."""
+    """The workflow's refusal, raised as it refused (the fields it names located in the body);
+    an update that failed otherwise (an activity that failed for good) is unavailable."""
     cause = failure.cause
-    if not isinstance(cause, ApplicationError):
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the {what} could not be updated")
-    details: dict[str, Any] = cause.details[0] if cause.details else {}
-    if cause.type == INVALID_TRANSITION:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            {"detail": cause.message, "allowed_actions": details.get("allowed_actions", [])},
-        )
-    if cause.type == FORBIDDEN:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, cause.message)
-    if cause.type in (INVALID_PAYLOAD, IDEMPOTENCY_KEY_REUSED):
-        if "errors" in details:  # the body's fields, located as the API's own errors are
-            details["errors"] = [
-                {**error, "loc": ["body", *error.get("loc", [])]} for error in details["errors"]
-            ]
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, {"detail": cause.message, **details}
-        )
-    raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, cause.message)
+    if not isinstance(cause, ApplicationError) or not cause.type:
+        raise Refused(UNAVAILABLE, f"the {what} could not be updated")
+    details: dict[str, Any] = dict(cause.details[0]) if cause.details else {}
+    if "errors" in details:
+        details["errors"] = [
+            {**error, "loc": ["body", *error.get("loc", [])]} for error in details["errors"]
+        ]
+    raise Refused(cause.type, cause.message, **details)
 
 
 def unavailable(error: RPCError) -> NoReturn:
-    raise HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE, f"the workflow service is unavailable: {error.message}"
-    ) from error
+    raise Refused(UNAVAILABLE, f"the workflow service is unavailable: {error.message}") from error
 
 
 async def in_time(step: Awaitable[T], what: str) -> T:
-    """The step's answer, or 504 if no worker took it in time (it may still be applied)."""
+    """The step's answer, or a TIMED_OUT refusal if no worker took it in time (it may still
+    be applied: retried with the same Idempotency-Key, it is taken once)."""
     try:
         return await asyncio.wait_for(step, STEP_TIMEOUT_SECONDS)
     except TimeoutError:
-        raise HTTPException(
-            status.HTTP_504_GATEWAY_TIMEOUT,
-            f"no worker took the step in time; it may still be applied: check the {what}",
+        raise Refused(
+            TIMED_OUT, f"no worker took the step in time; it may still be applied: check the {what}"
         ) from None

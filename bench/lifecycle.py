@@ -55,11 +55,10 @@ from bench.floor import (
     floor_record_call_in,
     floor_record_resolution,
 )
-from models.db import make_engine, migrate
+from core.config import Settings
+from core.db import make_engine, migrate
 from models.roles import Role
-from models.schemas import UserCreate
-from models.settings import Settings
-from models.users import create_user
+from store.users import create_user
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
 
 BIN = Path(sys.executable).parent
@@ -328,10 +327,9 @@ async def floor_stack(client: Client) -> AsyncIterator[Floor]:
 def _add_staff(engine: Engine) -> None:
     with Session(engine) as db:
         for username, role in STAFF.items():
-            new = UserCreate(
-                username=username, password=PASSWORD, full_name=username.title(), roles=[role]
+            create_user(
+                db, username=username, password=PASSWORD, full_name=username.title(), roles=[role]
             )
-            create_user(db, new)
 
 
 @contextlib.asynccontextmanager

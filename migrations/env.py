@@ -1,9 +1,8 @@
-"""Alembic environment: runs on the connection that `models.db.migrate` hands over."""
+"""Alembic environment: runs on the connection that `core.db.migrate` hands over."""
 
 from alembic import context
 from sqlmodel import SQLModel
 
-import models.catalog  # registers the catalog tables too
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes.get("connection")

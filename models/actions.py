@@ -15,17 +15,8 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from models.lifecycle import Action
+from models.values import MONEY_CEILING, MoneyIn, PartNumber, ShortText, Text
 
-# Something a person wrote: at least one visible character.
-Text = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
-]
-ShortText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
-]
-PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
-# The read model keeps money in NUMERIC(12, 2).
-Money = Annotated[Decimal, Field(ge=0, le=Decimal("9999999999.99"), decimal_places=2)]
 LaborMinutes = Annotated[int, Field(ge=0, le=10_000)]
 MAX_PARTS = 50
 """Part lines in one step."""
@@ -33,6 +24,8 @@ MAX_REPAIR_ROUNDS = 20
 """Rounds on one repair card (R8): past them the repair is not going to work."""
 MAX_PAYMENTS = 100
 """Payments recorded against one ticket (R21)."""
+ZONED_FIELDS = ("promised_by",)
+"""Times a person types: given without a zone, they are the office's (R10, R15)."""
 
 
 class _Body(BaseModel):
@@ -42,7 +35,7 @@ class _Body(BaseModel):
 class PartUsed(_Body):
     part_no: PartNumber
     qty: int = Field(gt=0, le=10_000)
-    unit_price: Money
+    unit_price: MoneyIn
 
 
 class DispatchBody(_Body):
@@ -83,7 +76,7 @@ class ReturnBody(_Body):
 
 
 class RecordPaymentBody(_Body):
-    amount: Annotated[Decimal, Field(gt=0, le=Decimal("9999999999.99"), decimal_places=2)]
+    amount: Annotated[Decimal, Field(gt=0, le=MONEY_CEILING, decimal_places=2)]
     method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     """One of the policy's `[billing] payment_methods`."""
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from models.refusals import refuse
+from models.refusals import NOT_AN_OWNER, UNKNOWN_ESCALATION, refuse
 from models.roles import Role
 
 
@@ -37,9 +37,6 @@ OWNERS: dict[EscalationKind, tuple[Role, ...]] = {
     K.COMPLAINT: (R.DIRECTOR,),  # R26: visited by the director or a designee
     K.SERIOUS_COMPLAINT: (R.VP,),  # R25: the VP reviews at once
 }
-# Error types of the `acknowledge` update, translated by the API into 404 and 403.
-UNKNOWN_ESCALATION = "UnknownEscalation"
-NOT_AN_OWNER = "NotAnOwner"
 ACKNOWLEDGE_UPDATE = "acknowledge"
 # Besides the owners, a director or an admin may acknowledge any escalation.
 ACKNOWLEDGING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})

@@ -28,11 +28,14 @@ from pydantic import (
     model_validator,
 )
 
+from models.ticket import BillingTerms, ServiceClock, SurveyTerms
+from models.values import MONEY_CEILING
 from models.worktime import WorkCalendar
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_HOURS = 24 * 366  # a deadline or delay beyond a year is a typo, not a policy
+OFFICE_CALENDAR = "office"
 HHMM = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
 
 
@@ -141,8 +144,6 @@ class Zone(_Strict):
     arrival_hours: float = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
 
 
-# The read model keeps money in NUMERIC(12, 2): no amount may reach this.
-MONEY_CEILING = Decimal("9999999999.99")
 PaymentMethod = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 
@@ -218,6 +219,13 @@ class Policy(_Strict):
                 )
         return self
 
+    @property
+    def office_timezone(self) -> str:
+        """The office calendar's time zone: the months of reports, the dates people type
+        without one; UTC when the policy has no `office` calendar."""
+        office = self.calendars.get(OFFICE_CALENDAR)
+        return office.timezone if office is not None else "UTC"
+
     def work_calendar(self, zone: str, around: datetime) -> WorkCalendar:
         """The working time of `zone` (R12) near `around`, holidays known from the year before
         to the year after: ample for arrival and same-day deadlines (R12, R15), hours or days
@@ -265,3 +273,33 @@ def load_policy(path: Path | None) -> Policy:
     except OSError as unreadable:
         raise PolicyError(f"{path}: cannot read the file: {unreadable.strerror}") from unreadable
     return parse_policy(text, str(path))
+
+
+def service_clock(policy: Policy, zone: str, now: datetime) -> ServiceClock:
+    """R12–R15: the zone's deadline terms as they stand at call-in, holidays resolved; frozen
+    into the ticket, so a later policy change does not move its deadlines."""
+    return ServiceClock(
+        calendar=policy.work_calendar(zone, now),
+        arrival_hours=policy.zones[zone].arrival_hours,
+        warning_fraction=policy.deadlines.warning_fraction,
+    )
+
+
+def billing_terms(policy: Policy) -> BillingTerms:
+    """R6, R21: the billing terms a ticket is called in with."""
+    return BillingTerms(
+        hourly_rate=policy.billing.hourly_rate,
+        small_fee_threshold=policy.billing.small_fee_threshold,
+        max_line_amount=policy.billing.max_line_amount,
+        max_ticket_amount=policy.billing.max_ticket_amount,
+    )
+
+
+def survey_terms(policy: Policy) -> SurveyTerms:
+    """R22, A2: the survey and complaint timing a ticket is called in with."""
+    return SurveyTerms(
+        delay_hours=policy.survey.delay_hours,
+        reminder_hours=policy.survey.reminder_hours,
+        expiry_hours=policy.survey.expiry_hours,
+        repeat_window_days=policy.complaints.repeat_window_days,
+    )

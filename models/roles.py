@@ -45,6 +45,10 @@ APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 SURVEY_LINK_ROLES = frozenset({R.ADMIN, R.DIRECTOR, R.CLERK})
 
 
+def shows_survey_link(roles: Iterable[str]) -> bool:
+    return bool(SURVEY_LINK_ROLES.intersection(roles))
+
+
 class Reading(StrEnum):
     """What staff read, each granted to the roles whose work needs it (docs/security.md)."""
 

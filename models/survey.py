@@ -120,9 +120,9 @@ def checked_answer(answer: SurveyAnswer | dict[str, Any]) -> SurveyAnswer:
 
 
 def answer_errors(invalid: ValidationError) -> list[dict[str, Any]]:
-    """The validation errors as `{field, message}`, for people and clients alike."""
+    """The validation errors as `{loc, msg, type}`: the field and the rule, never the value."""
     return [
-        {"field": ".".join(str(part) for part in error["loc"]), "message": error["msg"]}
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
         for error in invalid.errors(include_url=False, include_context=False, include_input=False)
     ]
 
@@ -161,31 +161,6 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class RatingLevelPublic(BaseModel):
-    value: int
-    label: str
-
-
-class RatedItemPublic(BaseModel):
-    name: str
-    question: str
-    levels: list[RatingLevelPublic]
-    """Best (4) first."""
-
-
-class SurveyCardPublic(BaseModel):
-    """What a customer's survey link shows (`GET /surveys/{token}`)."""
-
-    ticket_number: str
-    technician: str | None
-    product_model: str
-    status: SurveyStatus
-    sent_at: datetime | None
-    expires_at: datetime | None
-    answered_at: datetime | None
-    items: list[RatedItemPublic]
-
-
 @dataclass
 class SurveyNotice:
     """What the card's (or its reminder's) messages are written from."""
@@ -196,3 +171,11 @@ class SurveyNotice:
     """`card` or `reminder`."""
     open_hours: float
     """How long the link stays open from now."""
+
+
+def status_at(status: str, expires_at: datetime | None, now: datetime) -> SurveyStatus:
+    """A card's status at `now`: past its expiry it is expired, even before its workflow says."""
+    current = SurveyStatus(status)
+    if current is SurveyStatus.SENT and expires_at is not None and expires_at <= now:
+        return SurveyStatus.EXPIRED
+    return current

@@ -1,12 +1,14 @@
-"""SQLModel tables: users, the tickets read model and the ticket timeline (R11)."""
+"""SQLModel tables: users, the read model of tickets (their timeline, workshop papers, invoices,
+payments, escalations, surveys, complaints), the notifications outbox, and the records behind
+the entitlement check (customers, products, contracts)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -322,6 +324,57 @@ class ComplaintRecord(SQLModel, table=True):
     closed_at: datetime | None = _when(nullable=True)
     closed_by: str | None = Field(default=None, max_length=64)
     updated_at: datetime = _when(nullable=False)
+
+
+def _stamp() -> Any:
+    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class CustomerRecord(SQLModel, table=True):
+    """A customer: whom a product belongs to (R2)."""
+
+    __tablename__ = "customers"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    phone: str = Field(max_length=64, index=True)
+    address: str
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class ProductRecord(SQLModel, table=True):
+    """One serial-numbered product; `warranty_until` is the last day of the free warranty."""
+
+    __tablename__ = "products"
+
+    id: int | None = Field(default=None, primary_key=True)
+    serial_no: str = Field(max_length=200, unique=True)
+    model: str = Field(max_length=200)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
+    warranty_until: date | None = None
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class ContractRecord(SQLModel, table=True):
+    """A maintenance contract on one product of one customer, `starts_on` to `ends_on`
+    inclusive (R2)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (CheckConstraint("ends_on > starts_on", name="ck_contracts_period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(max_length=32, unique=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    product_id: int = Field(foreign_key="products.id", index=True)
+    starts_on: date
+    ends_on: date
+    covers_labor: bool = True
+    covers_parts: bool = False
+    notes: str | None = None
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
 
 
 def ticket_values(state: TicketState) -> dict[str, Any]:

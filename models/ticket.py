@@ -9,11 +9,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from models.escalation import Escalation
 from models.lifecycle import Status
 from models.worktime import WorkCalendar
+
+
+class Channel(StrEnum):
+    """How a call came in (R3)."""
+
+    PHONE = "phone"
+    LETTER = "letter"
+    WEB = "web"
+    EMAIL = "email"
+    WALK_IN = "walk_in"
+    INTERNAL = "internal"
+
+
+class InternalCategory(StrEnum):
+    """R1: administrative work not tied to a customer call."""
+
+    INSPECTION = "inspection"
+    PARTS_HANDLING = "parts_handling"
+    TOOL_MAINTENANCE = "tool_maintenance"
+    TRAINING = "training"
 
 
 @dataclass

@@ -236,3 +236,18 @@ def naive_add(calendar: WorkCalendar, start: datetime, amount: timedelta) -> dat
         remaining -= naive_is_working(calendar, minute)
         minute += ONE_MINUTE
     return minute
+
+
+def local(instant: datetime, timezone: str) -> datetime:
+    """`instant` on the wall clock of `timezone` (a ticket's dates and years are the office's)."""
+    return instant.astimezone(ZoneInfo(timezone))
+
+
+def month_bounds(month: str, timezone: str) -> tuple[datetime, datetime]:
+    """The first instant of `month` ("YYYY-MM") and of the month after, in `timezone`, as UTC;
+    ValueError if `month` is not one."""
+    year, number = (int(part) for part in month.split("-"))
+    zone = ZoneInfo(timezone)
+    start = datetime(year, number, 1, tzinfo=zone)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)

@@ -16,10 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 from temporalio.testing import WorkflowEnvironment
 
-import models.catalog
 import models.tables  # noqa: F401  (registers the tables)
+from core.db import make_engine, migrate
 from core.timezones import use_packaged_zone_rules
-from models.db import make_engine, migrate
 from tests.mail import SmtpServer
 from worker import DATA_CONVERTER, register_search_attributes
 

@@ -24,7 +24,7 @@ from core.codec import (
     payloads_from_json,
     payloads_to_json,
 )
-from models.settings import Settings
+from core.config import Settings
 from worker import DATA_CONVERTER, data_converter
 
 OLD_KEY = os.urandom(32)

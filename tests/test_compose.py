@@ -196,7 +196,7 @@ def test_the_secrets_reach_every_process_that_needs_them(services: dict[str, Any
 
 def test_the_compose_settings_pass_the_products_own_checks(services: dict[str, Any]) -> None:
     # A key compose would pass along but the product refuses would stop every container.
-    from models.settings import Settings
+    from core.config import Settings
 
     env = _environment(services["api"])
     checked = Settings(

@@ -14,10 +14,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from models.db import MIGRATIONS, migrate
-from models.schemas import UserCreate
+from core.db import MIGRATIONS, migrate
 from models.tables import User
-from models.users import create_user
+from store.users import create_user
 
 
 def head_revision() -> str:
@@ -45,10 +44,7 @@ def test_migrating_again_is_harmless(engine: Engine) -> None:
     # Every process migrates at start: a second run changes nothing and keeps the data.
     with Session(engine) as db:
         create_user(
-            db,
-            UserCreate(
-                username="keeper", password="password-123", full_name="Keeper", roles=["clerk"]
-            ),
+            db, username="keeper", password="password-123", full_name="Keeper", roles=["clerk"]
         )
     migrate(engine)
     migrate(engine)

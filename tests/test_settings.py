@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from models.settings import KNOWN_DEVELOPMENT_KEYS, Settings
+from core.config import KNOWN_DEVELOPMENT_KEYS, Settings
 from tests.test_cli import aftersales
 
 GOOD_KEY = "k" * 32

@@ -28,7 +28,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.survey import SurveyActivities
     from models.followup import ComplaintStart, SurveyStart
     from models.messages import SENT, OutgoingMessage
-    from models.refusals import refuse
+    from models.refusals import (
+        INVALID_ANSWER,
+        SURVEY_CLOSED,
+        SURVEY_EXPIRED,
+        SURVEY_NOT_OPEN,
+        refuse,
+    )
     from models.survey import (
         CARD,
         REMINDER,
@@ -53,12 +59,6 @@ MAX_COMPLAINT_IDS = 20  # `complaint-<ticket>-<n>` ids tried when staff took the
 
 # Patches: surveys started before these changes replay without them.
 COMPLAINT_FIRST_PATCH = "survey-answer-starts-its-complaint-first"
-
-# Error types the API translates to HTTP answers.
-SURVEY_CLOSED = "SurveyClosed"  # already answered: 409
-SURVEY_EXPIRED = "SurveyExpired"  # 404
-SURVEY_NOT_OPEN = "SurveyNotOpen"  # the card has not been sent yet: 404
-INVALID_ANSWER = "InvalidAnswer"  # a rating out of 1–4, a text too long: 422
 
 
 def survey_workflow_id(ticket_id: str) -> str:

@@ -76,7 +76,7 @@ with workflow.unsafe.imports_passed_through():
 
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
-INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (models/db.py)
+INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (core/db.py)
 NOTIFY_TIMEOUT = timedelta(seconds=60)
 ON_SITE_METHOD = "collected_on_site"
 # Patches: tickets started before these changes replay without them.

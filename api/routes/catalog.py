@@ -5,18 +5,14 @@ Anyone signed in reads them; front-office roles keep them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from api.deps import SessionDep, reader, require_roles
 from api.params import Limit, Offset, RowId
-from models import catalog
-from models.catalog import CatalogError, Duplicate, NotFound
-from models.catalog_schemas import (
+from api.schemas.catalog import (
     ContractCreate,
     ContractPublic,
     ContractUpdate,
@@ -31,7 +27,8 @@ from models.catalog_schemas import (
     ProductUpdate,
 )
 from models.roles import Reading, Role
-from models.tables import User
+from models.tables import CustomerRecord, ProductRecord, User
+from store import catalog
 
 CATALOG_EDITORS = (Role.CLERK, Role.DISPATCHER, Role.DIRECTOR, Role.SALES, Role.ADMIN)
 Editor = Annotated[User, Depends(require_roles(*CATALOG_EDITORS))]
@@ -43,30 +40,6 @@ Search = Annotated[str, Query(min_length=1, max_length=200)]
 customers = APIRouter(prefix="/customers", tags=["customers"])
 products = APIRouter(prefix="/products", tags=["products"])
 contracts = APIRouter(prefix="/contracts", tags=["contracts"])
-
-
-def _refusal(error: CatalogError) -> HTTPException:
-    """The HTTP answer to a refused change: 404, 409, or 422 naming the field."""
-    if isinstance(error, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, error.message)
-    if isinstance(error, Duplicate):
-        return HTTPException(status.HTTP_409_CONFLICT, error.message)
-    location = ["body", error.field] if error.field else ["body"]
-    return HTTPException(
-        status.HTTP_422_UNPROCESSABLE_CONTENT,
-        {
-            "detail": error.message,
-            "errors": [{"type": "value_error", "loc": location, "msg": error.message}],
-        },
-    )
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except CatalogError as refused:
-        raise _refusal(refused) from None
 
 
 def _today() -> date:
@@ -97,7 +70,7 @@ def list_customers(
     return [CustomerPublic.from_record(row) for row in page]
 
 
-def _customer_detail(db: SessionDep, customer: catalog.Customer) -> CustomerDetail:
+def _customer_detail(db: SessionDep, customer: CustomerRecord) -> CustomerDetail:
     assert customer.id is not None
     return CustomerDetail(
         **CustomerPublic.from_record(customer).model_dump(),
@@ -111,23 +84,21 @@ def _customer_detail(db: SessionDep, customer: catalog.Customer) -> CustomerDeta
 @customers.get("/{customer_id}", response_model=CustomerDetail)
 def get_customer(customer_id: RowId, db: SessionDep, _: Reader) -> CustomerDetail:
     """The customer with their products and contracts."""
-    with _refusals():
-        return _customer_detail(db, catalog.get_customer(db, customer_id))
+    return _customer_detail(db, catalog.get_customer(db, customer_id))
 
 
 @customers.patch("/{customer_id}", response_model=CustomerDetail)
 def update_customer(
     customer_id: RowId, changes: CustomerUpdate, db: SessionDep, _: Editor
 ) -> CustomerDetail:
-    with _refusals():
-        customer = catalog.get_customer(db, customer_id)
-        return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()))
+    customer = catalog.get_customer(db, customer_id)
+    return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()))
 
 
 # --- products -------------------------------------------------------------------------------
 
 
-def _product_detail(db: SessionDep, product: catalog.Product, on: date) -> ProductDetail:
+def _product_detail(db: SessionDep, product: ProductRecord, on: date) -> ProductDetail:
     return ProductDetail(
         **ProductPublic.from_record(product).model_dump(),
         contracts=[
@@ -139,8 +110,7 @@ def _product_detail(db: SessionDep, product: catalog.Product, on: date) -> Produ
 
 @products.post("", status_code=status.HTTP_201_CREATED, response_model=ProductDetail)
 def create_product(new: ProductCreate, db: SessionDep, _: Editor) -> ProductDetail:
-    with _refusals():
-        return _product_detail(db, catalog.create_product(db, new.model_dump()), _today())
+    return _product_detail(db, catalog.create_product(db, new.model_dump()), _today())
 
 
 @products.get("", response_model=list[ProductPublic])
@@ -167,18 +137,16 @@ def get_product(
 ) -> ProductDetail:
     """The product, its contracts, and its entitlement (R2) on `on` (default: today, UTC):
     the service type a call-in would get, with the evidence."""
-    with _refusals():
-        return _product_detail(db, catalog.get_product(db, product_id), on or _today())
+    return _product_detail(db, catalog.get_product(db, product_id), on or _today())
 
 
 @products.patch("/{product_id}", response_model=ProductDetail)
 def update_product(
     product_id: RowId, changes: ProductUpdate, db: SessionDep, _: Editor
 ) -> ProductDetail:
-    with _refusals():
-        product = catalog.get_product(db, product_id)
-        product = catalog.update_product(db, product, changes.changes())
-        return _product_detail(db, product, _today())
+    product = catalog.get_product(db, product_id)
+    product = catalog.update_product(db, product, changes.changes())
+    return _product_detail(db, product, _today())
 
 
 # --- contracts ------------------------------------------------------------------------------
@@ -188,8 +156,7 @@ def update_product(
 def create_contract(new: ContractCreate, db: SessionDep, _: Editor) -> ContractPublic:
     """A maintenance contract on a product of the customer; numbered MC-<year>-<seq> unless
     the body gives a number."""
-    with _refusals():
-        return ContractPublic.from_record(catalog.create_contract(db, new.model_dump()))
+    return ContractPublic.from_record(catalog.create_contract(db, new.model_dump()))
 
 
 @contracts.get("", response_model=list[ContractPublic])
@@ -218,17 +185,15 @@ def list_contracts(
 
 @contracts.get("/{contract_id}", response_model=ContractPublic)
 def get_contract(contract_id: RowId, db: SessionDep, _: Reader) -> ContractPublic:
-    with _refusals():
-        return ContractPublic.from_record(catalog.get_contract(db, contract_id))
+    return ContractPublic.from_record(catalog.get_contract(db, contract_id))
 
 
 @contracts.patch("/{contract_id}", response_model=ContractPublic)
 def update_contract(
     contract_id: RowId, changes: ContractUpdate, db: SessionDep, _: Editor
 ) -> ContractPublic:
-    with _refusals():
-        contract = catalog.get_contract(db, contract_id)
-        return ContractPublic.from_record(catalog.update_contract(db, contract, changes.changes()))
+    contract = catalog.get_contract(db, contract_id)
+    return ContractPublic.from_record(catalog.update_contract(db, contract, changes.changes()))
 
 
 router = APIRouter()

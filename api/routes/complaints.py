@@ -3,62 +3,40 @@ serious, replied to, visited and closed (R25, R26, A2)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from api import complaint_commands
 from api.deps import CurrentUser, IdempotencyKey, ServicesDep, SessionDep, reader, require_roles
 from api.params import Limit, Offset, PersonName
+from api.schemas.complaints import ComplaintCreate, ComplaintPublic
 from api.workflow_answers import field_errors
 from models.complaint import (
     ANY_ROLES,
     RECORDING_ROLES,
     STEP_BODIES,
     ComplaintAction,
-    ComplaintCreate,
-    ComplaintPublic,
     ComplaintStatus,
     Severity,
 )
-from models.db import page
 from models.followup import ComplaintStart
+from models.refusals import FORBIDDEN, INVALID_PAYLOAD, INVALID_TRANSITION, NOT_FOUND, Refused
 from models.roles import APPRAISING_ROLES, Reading
-from models.tables import ComplaintRecord, EscalationRecord, TicketRecord, User
-from models.ticket import Customer, Product
+from models.tables import ComplaintRecord, User
+from store import complaints
 
 router = APIRouter(prefix="/complaints", tags=["complaints"])
 ComplaintsReader = Annotated[User, Depends(reader(Reading.COMPLAINTS))]
 ComplaintId = Annotated[str, Path(min_length=1, max_length=32)]
 
 
-def _escalations(db: Session, rows: list[ComplaintRecord]) -> dict[str, list[EscalationRecord]]:
-    """The escalations each complaint raised, by its workflow id, in one query."""
-    found: dict[str, list[EscalationRecord]] = {row.workflow_id: [] for row in rows}
-    if rows:
-        for escalation in db.exec(
-            select(EscalationRecord)
-            .where(col(EscalationRecord.ticket_id).in_({row.ticket_id for row in rows}))
-            .where(col(EscalationRecord.workflow_id).in_(list(found)))
-        ).all():
-            found[escalation.workflow_id].append(escalation)
-    return found
-
-
 def _public(db: Session, rows: list[ComplaintRecord]) -> list[ComplaintPublic]:
-    escalations = _escalations(db, rows)
+    escalations = complaints.escalations_of(db, rows)
     return [ComplaintPublic.from_record(row, escalations[row.workflow_id]) for row in rows]
-
-
-def _row(db: Session, complaint_id: str) -> ComplaintRecord:
-    row = db.get(ComplaintRecord, complaint_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint '{complaint_id}'")
-    return row
 
 
 async def _read(
@@ -68,53 +46,14 @@ async def _read(
     of its workflow."""
 
     def read() -> tuple[str, ComplaintPublic]:
-        with Session(app.engine) as db:
+        with app.session() as db:
             if complaint_id:
-                row = _row(db, complaint_id)
+                row = complaints.complaint(db, complaint_id)
             else:
-                found = db.exec(
-                    select(ComplaintRecord).where(col(ComplaintRecord.workflow_id) == wid)
-                ).first()
-                if found is None:
-                    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no complaint for '{wid}'")
-                row = found
+                row = complaints.complaint_of_workflow(db, wid)
             return row.workflow_id, _public(db, [row])[0]
 
     return await run_in_threadpool(read)
-
-
-def _complaint_start(
-    db: Session, request: ComplaintCreate, recorder: User, repeat_window_days: int
-) -> tuple[ComplaintStart, list[str]]:
-    """The complaint as received, from its ticket; and the workflows of the ticket's earlier
-    complaints."""
-    ticket = db.get(TicketRecord, request.ticket_id)
-    if ticket is None:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "detail": f"no ticket '{request.ticket_id}'",
-                "errors": [
-                    {"loc": ["body", "ticket_id"], "msg": "unknown ticket", "type": "not_found"}
-                ],
-            },
-        )
-    existing = db.exec(
-        select(col(ComplaintRecord.workflow_id)).where(col(ComplaintRecord.ticket_id) == ticket.id)
-    ).all()
-    start = ComplaintStart(
-        ticket_id=ticket.id,
-        ticket_number=ticket.number,
-        customer=Customer(ticket.customer_name, ticket.customer_phone, ticket.customer_address),
-        product=Product(ticket.product_model, ticket.product_serial_no),
-        technician=ticket.technician,
-        text=request.text,
-        received_at=datetime.now(UTC),
-        received_via=request.received_via,
-        recorded_by=recorder.username,
-        repeat_window_days=repeat_window_days,
-    )
-    return start, list(existing)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ComplaintPublic)
@@ -126,13 +65,13 @@ async def record_complaint(
 ) -> ComplaintPublic:
     """R26: record a complaint received by phone, letter, email or in person about a ticket.
     It is numbered, flagged when it repeats an earlier one (A2) and escalated to the service
-    director for a visit. The same `Idempotency-Key` on the same ticket answers with the same
-    complaint."""
+    director for a visit. The same `Idempotency-Key` from the same user on the same ticket
+    answers with the same complaint."""
 
     def prepare() -> tuple[ComplaintStart, list[str]]:
-        with Session(app.engine) as db:
+        with app.session() as db:
             window = app.policy.complaints.repeat_window_days
-            return _complaint_start(db, request, recorder, window)
+            return complaint_commands.complaint_start(db, request, recorder.username, window)
 
     start, existing = await run_in_threadpool(prepare)
     key = f"{recorder.username}\n{idempotency_key}" if idempotency_key is not None else None
@@ -162,26 +101,21 @@ def list_complaints(
     appraisal (R24): for the roles that read any technician's."""
     if technician is not None and not APPRAISING_ROLES.intersection(user.roles):
         needed = " or ".join(sorted(APPRAISING_ROLES))
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
+        raise Refused(
+            FORBIDDEN,
             f"complaints by technician are part of the appraisal: they need the role {needed}",
         )
-    query = select(ComplaintRecord)
-    if status_ is not None:
-        query = query.where(col(ComplaintRecord.status) == status_.value)
-    if severity is not None:
-        query = query.where(col(ComplaintRecord.severity) == severity.value)
-    if repeated is not None:
-        query = query.where(col(ComplaintRecord.repeated).is_(repeated))
-    if visited is not None:
-        visit = col(ComplaintRecord.visit)
-        query = query.where(visit.is_not(None) if visited else visit.is_(None))
-    if ticket_id is not None:
-        query = query.where(col(ComplaintRecord.ticket_id) == ticket_id)
-    if technician is not None:
-        query = query.where(col(ComplaintRecord.technician) == technician)
-    order = (col(ComplaintRecord.received_at).desc(), col(ComplaintRecord.id).desc())
-    rows, total = page(db, query, order, limit, offset)
+    rows, total = complaints.complaints(
+        db,
+        status=status_.value if status_ else None,
+        severity=severity.value if severity else None,
+        repeated=repeated,
+        visited=visited,
+        ticket_id=ticket_id,
+        technician=technician,
+        limit=limit,
+        offset=offset,
+    )
     response.headers["X-Total-Count"] = str(total)
     return _public(db, rows)
 
@@ -190,27 +124,28 @@ def list_complaints(
 def get_complaint(
     complaint_id: ComplaintId, db: SessionDep, _: ComplaintsReader
 ) -> ComplaintPublic:
-    return _public(db, [_row(db, complaint_id)])[0]
+    return _public(db, [complaints.complaint(db, complaint_id)])[0]
 
 
 def _checked_body(action: str, body: dict[str, Any], current: ComplaintPublic) -> dict[str, Any]:
-    """The step's body; a step not possible now is refused with 409 whatever its body."""
+    """The step's body; a step not possible now is refused as such whatever its body."""
     try:
         checked = STEP_BODIES[action].model_validate(body)
     except ValidationError as invalid:
         if action not in current.allowed_actions:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                {
-                    "detail": f"'{action}' is not allowed: the complaint is {current.status}",
-                    "allowed_actions": current.allowed_actions,
-                },
-            ) from None
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {"detail": f"invalid '{action}' request", "errors": field_errors(invalid)},
+            raise _not_now(action, current) from None
+        raise Refused(
+            INVALID_PAYLOAD, f"invalid '{action}' request", errors=field_errors(invalid)
         ) from None
     return checked.model_dump(mode="json", exclude_unset=True)
+
+
+def _not_now(action: str, current: ComplaintPublic) -> Refused:
+    return Refused(
+        INVALID_TRANSITION,
+        f"'{action}' is not allowed: the complaint is {current.status}",
+        allowed_actions=current.allowed_actions,
+    )
 
 
 @router.post("/{complaint_id}/actions/{action}", response_model=ComplaintPublic)
@@ -225,25 +160,16 @@ async def take_action(
     A step not possible now answers 409 with `allowed_actions` and changes nothing."""
     wid, current = await _read(app, complaint_id=complaint_id)
     if action not in STEP_BODIES:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            {"detail": f"no action '{action}'", "allowed_actions": current.allowed_actions},
-        )
+        raise Refused(NOT_FOUND, f"no action '{action}'", allowed_actions=current.allowed_actions)
     if not ANY_ROLES[action].intersection(user.roles):
         needed = " or ".join(sorted(ANY_ROLES[action]))
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"'{action}' needs the role {needed}")
+        raise Refused(FORBIDDEN, f"'{action}' needs the role {needed}")
     data = _checked_body(action, body or {}, current)
     request = ComplaintAction(action=action, actor=user.username, roles=user.roles, data=data)
     try:
         await complaint_commands.act(app.temporal, wid, request)
     except complaint_commands.ComplaintGone:
         _, latest = await _read(app, complaint_id=complaint_id)
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            {
-                "detail": f"'{action}' is not allowed: the complaint is {latest.status}",
-                "allowed_actions": latest.allowed_actions,
-            },
-        ) from None
+        raise _not_now(action, latest) from None
     _, updated = await _read(app, complaint_id=complaint_id)
     return updated

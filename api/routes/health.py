@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from api.deps import ServicesDep
-from models.db import ping
+from core.db import ping
 
 router = APIRouter(tags=["health"])
 log = logging.getLogger("aftersales.health")

@@ -4,32 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Path, Query
 
 from api.deps import CurrentUser, ServicesDep, SessionDep
-from models.appraisal import MONTH_PATTERN, TechnicianMonthly, monthly_appraisal
+from api.schemas.reports import MONTH_PATTERN, TechnicianMonthly
+from models.refusals import FORBIDDEN, NOT_FOUND, Refused
 from models.roles import APPRAISING_ROLES, Role
 from models.tables import User
+from models.worktime import month_bounds
+from store import reports
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-OFFICE_CALENDAR = "office"
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
+TechnicianId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def appraisal_reader(technician_id: str, user: CurrentUser) -> User:
+def appraisal_reader(technician_id: TechnicianId, user: CurrentUser) -> User:
     """R24: the appraisal is for the director, managers and admin, and the technician."""
     if APPRAISING_ROLES.intersection(user.roles) or user.username == technician_id:
         return user
     needed = " or ".join(sorted(APPRAISING_ROLES))
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN,
-        f"another technician's appraisal needs the role {needed}",
-    )
+    raise Refused(FORBIDDEN, f"another technician's appraisal needs the role {needed}")
 
 
 @router.get("/technicians/{technician_id}/monthly", response_model=TechnicianMonthly)
 def technician_monthly(
-    technician_id: str,
+    technician_id: TechnicianId,
     month: Month,
     app: ServicesDep,
     db: SessionDep,
@@ -39,7 +39,7 @@ def technician_monthly(
     R23) and the complaints received in it (R25, R26), in the office calendar's time zone."""
     technician = db.get(User, technician_id)
     if technician is None or Role.TECHNICIAN not in technician.roles:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no technician '{technician_id}'")
-    office = app.policy.calendars.get(OFFICE_CALENDAR)
-    timezone = office.timezone if office is not None else "UTC"
-    return monthly_appraisal(db, technician_id, month, timezone)
+        raise Refused(NOT_FOUND, f"no technician '{technician_id}'")
+    start, end = month_bounds(month, app.policy.office_timezone)
+    figures = reports.monthly_figures(db, technician_id, start, end)
+    return TechnicianMonthly.of(technician_id, month, figures)

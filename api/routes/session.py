@@ -14,19 +14,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel
 
 from api.deps import SESSION_COOKIE, Services, ServicesDep
 from api.routes.auth import SIGN_IN_ANSWERS, PasswordField, Username, authenticate
-from api.security import create_token
+from api.schemas.users import SignedIn
+from core.security import create_token
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-class SignedIn(BaseModel):
-    username: str
-    roles: list[str]
 
 
 def _secure(app: Services) -> bool:

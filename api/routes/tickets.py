@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session
 
-from api import survey_reads, ticket_commands, ticket_reads
+from api import survey_commands, ticket_commands
 from api.deps import (
     CurrentUser,
     IdempotencyKey,
@@ -17,39 +18,55 @@ from api.deps import (
     TicketScope,
     require_roles,
 )
-from api.params import Instant, Limit, Offset, PersonName, ZoneName
+from api.params import Limit, OfficeInstant, Offset, PersonName, ZoneName, office_instant
+from api.schemas.tickets import (
+    CallInRequest,
+    InternalJobRequest,
+    TicketPublic,
+    TimelineEntryPublic,
+    survey_line,
+)
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
 from models.lifecycle import Status
-from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role
-from models.schemas import (
-    CallInRequest,
-    InternalJobRequest,
-    Phone,
-    TicketPublic,
-    TimelineEntryPublic,
-)
-from models.tables import User
+from models.refusals import FORBIDDEN, NOT_FOUND, Refused
+from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role, shows_survey_link
+from models.tables import TicketRecord, User
 from models.ticket import ActionRequest, TicketState
+from models.values import Phone
+from store import surveys, tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 ActionName = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
 
 
-def _not_found(ticket_id: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+def _missing(ticket_id: str) -> Refused:
+    return Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
 
 
-async def _read(app: ServicesDep, ticket_id: str) -> TicketPublic:
-    def read() -> TicketPublic | None:
+def _public(db: Session, rows: list[TicketRecord]) -> list[TicketPublic]:
+    """The tickets with their escalations (their complaints' too, R16) and survey lines (R22)."""
+    escalations = tickets.escalations_of(db, [row.id for row in rows])
+    cards = {card.ticket_id: card for card in surveys.of_tickets(db, [row.id for row in rows])}
+    now = datetime.now(UTC)
+    return [
+        TicketPublic.from_record(
+            row, escalations[row.id], survey_line(cards[row.id], now) if row.id in cards else None
+        )
+        for row in rows
+    ]
+
+
+async def _read(app: ServicesDep, ticket_id: str, scope: str | None = None) -> TicketPublic:
+    def read() -> TicketPublic:
         with app.session() as db:
-            return ticket_reads.ticket(db, ticket_id)
+            row = tickets.visible(db, ticket_id, scope)
+            if row is None:
+                raise _missing(ticket_id)
+            return _public(db, [row])[0]
 
-    found = await run_in_threadpool(read)
-    if found is None:
-        raise _not_found(ticket_id)
-    return found
+    return await run_in_threadpool(read)
 
 
 async def _answer(app: ServicesDep, state: TicketState) -> TicketPublic:
@@ -57,7 +74,7 @@ async def _answer(app: ServicesDep, state: TicketState) -> TicketPublic:
 
     def escalations() -> dict[str, Any]:
         with app.session() as db:
-            return ticket_reads.escalations_of(db, [state.ticket_id])
+            return tickets.escalations_of(db, [state.ticket_id])
 
     found = await run_in_threadpool(escalations)
     return TicketPublic.from_state(state, found[state.ticket_id])
@@ -115,7 +132,6 @@ async def open_internal_job(
 def list_tickets(
     app: ServicesDep,
     db: SessionDep,
-    user: CurrentUser,
     scope: TicketScope,
     response: Response,
     status_: Annotated[Status | None, Query(alias="status")] = None,
@@ -123,17 +139,18 @@ def list_tickets(
     service_type: ServiceType | None = None,
     zone: ZoneName | None = None,
     escalated: bool | None = None,
-    customer_phone: Phone | None = None,
-    created_from: Instant | None = None,
-    created_to: Instant | None = None,
-    order: ticket_reads.Order = ticket_reads.Order.NEWEST,
+    customer_phone: Annotated[Phone | None, Query()] = None,
+    created_from: OfficeInstant | None = None,
+    created_to: OfficeInstant | None = None,
+    order: tickets.Order = tickets.Order.NEWEST,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[TicketPublic]:
     """Tickets, newest first; `order=dispatch` puts carried-over tickets first, then the
-    oldest (R14: the dispatch list). `X-Total-Count` tells how many match in all. A technician
-    sees the tickets assigned to them, now or before."""
-    page, total = ticket_reads.tickets(
+    oldest (R14: the dispatch list). `created_from` / `created_to` take a date or a time, in
+    the office's time zone unless they say otherwise. `X-Total-Count` tells how many match in
+    all. A technician sees the tickets assigned to them, now or before."""
+    rows, total = tickets.tickets(
         db,
         status=status_,
         technician=technician,
@@ -141,15 +158,15 @@ def list_tickets(
         zone=zone,
         escalated=escalated,
         customer_phone=customer_phone,
-        created_from=created_from,
-        created_to=created_to,
+        created_from=office_instant(created_from, app.policy.office_timezone),
+        created_to=office_instant(created_to, app.policy.office_timezone),
         order=order,
         limit=limit,
         offset=offset,
         scope=scope,
     )
     response.headers["X-Total-Count"] = str(total)
-    return _with_surveys(app, db, page)
+    return _public(db, rows)
 
 
 @router.get("/{ticket_id}", response_model=TicketPublic)
@@ -158,28 +175,12 @@ async def get_ticket(
 ) -> TicketPublic:
     """The ticket; its survey's secret `link` for the roles that resend it (api.md) while the
     card is open."""
-
-    def read() -> TicketPublic | None:
-        with app.session() as db:
-            found = ticket_reads.ticket(db, ticket_id, scope)
-            return _with_surveys(app, db, [found])[0] if found else None
-
-    found = await run_in_threadpool(read)
-    if found is None:
-        raise _not_found(ticket_id)
-    if found.survey is not None and survey_reads.shows_link(user.roles):
-        found.survey["link"] = await survey_reads.open_link(
+    found = await _read(app, ticket_id, scope)
+    if found.survey is not None and shows_survey_link(user.roles):
+        found.survey["link"] = await survey_commands.open_link(
             app.temporal, found.id, found.survey["status"], app.settings.resolved_public_url
         )
     return found
-
-
-def _with_surveys(app: ServicesDep, db: Session, tickets: list[TicketPublic]) -> list[TicketPublic]:
-    """R22: each ticket's survey card (its secret link is added by `get_ticket` alone)."""
-    surveys = survey_reads.survey_summaries(db, [t.id for t in tickets])
-    for ticket in tickets:
-        ticket.survey = surveys.get(ticket.id)
-    return tickets
 
 
 @router.get("/{ticket_id}/timeline", response_model=list[TimelineEntryPublic])
@@ -187,9 +188,9 @@ def get_timeline(
     ticket_id: TicketId, db: SessionDep, scope: TicketScope
 ) -> list[TimelineEntryPublic]:
     """R11: every step, oldest first: who, when, what."""
-    if ticket_reads.visible_record(db, ticket_id, scope) is None:
-        raise _not_found(ticket_id)
-    return ticket_reads.timeline(db, ticket_id)
+    if tickets.visible(db, ticket_id, scope) is None:
+        raise _missing(ticket_id)
+    return [TimelineEntryPublic.from_record(row) for row in tickets.timeline(db, ticket_id)]
 
 
 @router.post(
@@ -212,15 +213,13 @@ async def take_action(
     """One lifecycle step. A step the ticket's status does not allow answers 409 with
     `allowed_actions` (whatever its body) and changes nothing. Steps that move money
     (`resolve`, `return`, `record_payment`) should carry an `Idempotency-Key`, sent again
-    unchanged when retrying after a 504 or a dropped connection: the step is then taken once."""
+    unchanged when retrying after a 504 or a dropped connection: the step is then taken once.
+    A `promised_by` without a zone is the office's time."""
     if action not in ACTION_BODIES:
         current = await _read(app, ticket_id)
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            {"detail": f"no action '{action}'", "allowed_actions": current.allowed_actions},
-        )
+        raise Refused(NOT_FOUND, f"no action '{action}'", allowed_actions=current.allowed_actions)
     if why := missing_role(action, user.roles):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, why)
+        raise Refused(FORBIDDEN, why)
 
     def check() -> dict[str, Any]:
         with app.session() as db:
@@ -231,12 +230,10 @@ async def take_action(
     try:
         state = await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
     except ticket_commands.TicketGone:
-        latest = await _read(app, ticket_id)
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            {
-                "detail": f"action '{action}' is not allowed while the ticket is '{latest.status}'",
-                "allowed_actions": latest.allowed_actions,
-            },
-        ) from None
+
+        def refusal() -> Refused:
+            with app.session() as db:
+                return ticket_commands.ended_refusal(db, ticket_id, action)
+
+        raise await run_in_threadpool(refusal) from None
     return await _answer(app, state)

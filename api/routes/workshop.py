@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Response, status
-from sqlmodel import Session, col, select
+from fastapi import APIRouter, Depends, Path, Response
 
-from api import ticket_reads
 from api.deps import SessionDep, TicketScope, reader
 from api.params import Limit, Offset, Year
-from models.db import page
-from models.roles import Reading
-from models.schemas import (
+from api.schemas.workshop import (
     InvoicePublic,
     PaymentPublic,
     ProductReceiptPublic,
@@ -20,15 +16,10 @@ from models.schemas import (
     RepairCardPublic,
     RepairRoundPublic,
 )
-from models.tables import (
-    InvoiceRecord,
-    PaymentRecord,
-    ProductReceiptRecord,
-    RegisterRecord,
-    RepairRoundRecord,
-    TicketRecord,
-    User,
-)
+from models.refusals import NOT_FOUND, Refused
+from models.roles import Reading
+from models.tables import InvoiceRecord, PaymentRecord, RegisterRecord, TicketRecord, User
+from store import invoices, tickets, workshop
 
 router = APIRouter(tags=["workshop and billing"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -37,10 +28,10 @@ InvoicesReader = Annotated[User, Depends(reader(Reading.INVOICES))]
 RegisterReader = Annotated[User, Depends(reader(Reading.REGISTER))]
 
 
-def _ticket(db: Session, ticket_id: str, scope: str | None = None) -> TicketRecord:
-    ticket = ticket_reads.visible_record(db, ticket_id, scope)
+def _ticket(db: SessionDep, ticket_id: str, scope: str | None = None) -> TicketRecord:
+    ticket = tickets.visible(db, ticket_id, scope)
     if ticket is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket '{ticket_id}'")
+        raise Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
     return ticket
 
 
@@ -48,14 +39,7 @@ def _ticket(db: Session, ticket_id: str, scope: str | None = None) -> TicketReco
 def repair_card(ticket_id: TicketId, db: SessionDep, scope: TicketScope) -> RepairCardPublic:
     """R8: the product receipt and every repair round with its inspection."""
     ticket = _ticket(db, ticket_id, scope)
-    receipt = db.exec(
-        select(ProductReceiptRecord).where(col(ProductReceiptRecord.ticket_id) == ticket_id)
-    ).first()
-    rounds = db.exec(
-        select(RepairRoundRecord)
-        .where(col(RepairRoundRecord.ticket_id) == ticket_id)
-        .order_by(col(RepairRoundRecord.round))
-    ).all()
+    receipt = workshop.receipt(db, ticket_id)
     return RepairCardPublic(
         ticket_id=ticket.id,
         ticket_number=ticket.number,
@@ -64,20 +48,17 @@ def repair_card(ticket_id: TicketId, db: SessionDep, scope: TicketScope) -> Repa
         receipt=ProductReceiptPublic.model_validate(receipt, from_attributes=True)
         if receipt
         else None,
-        rounds=[RepairRoundPublic.model_validate(r, from_attributes=True) for r in rounds],
+        rounds=[
+            RepairRoundPublic.model_validate(r, from_attributes=True)
+            for r in workshop.repair_rounds(db, ticket_id)
+        ],
     )
 
 
 @router.get("/tickets/{ticket_id}/payments", response_model=list[PaymentPublic])
 def payments(ticket_id: TicketId, db: SessionDep, _: PaymentsReader) -> list[PaymentRecord]:
     _ticket(db, ticket_id)
-    return list(
-        db.exec(
-            select(PaymentRecord)
-            .where(col(PaymentRecord.ticket_id) == ticket_id)
-            .order_by(col(PaymentRecord.position))
-        ).all()
-    )
+    return workshop.payments(db, ticket_id)
 
 
 @router.get("/register", response_model=list[RegisterLinePublic])
@@ -92,19 +73,15 @@ def product_register(
 ) -> list[RegisterRecord]:
     """R7, R8: the product in/out register, newest first; `in_workshop=true` lists the
     products still in the workshop. A technician sees the lines of their own tickets."""
-    query = select(RegisterRecord)
-    if scope is not None:
-        query = query.join(TicketRecord).where(ticket_reads.assigned_to(scope))
-    if in_workshop is not None:
-        out = col(RegisterRecord.checked_out_at)
-        query = query.where(out.is_(None) if in_workshop else out.is_not(None))
-    rows, total = page(db, query, [col(RegisterRecord.checked_in_at).desc()], limit, offset)
+    rows, total = workshop.register(
+        db, in_workshop=in_workshop, scope=scope, limit=limit, offset=offset
+    )
     response.headers["X-Total-Count"] = str(total)
     return rows
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
-def invoices(
+def list_invoices(
     db: SessionDep,
     _: InvoicesReader,
     response: Response,
@@ -113,10 +90,7 @@ def invoices(
     offset: Offset = 0,
 ) -> list[InvoiceRecord]:
     """R21: invoices, newest number first."""
-    query = select(InvoiceRecord)
-    if year is not None:
-        query = query.where(col(InvoiceRecord.year) == year)
-    rows, total = page(db, query, [col(InvoiceRecord.number).desc()], limit, offset)
+    rows, total = invoices.invoices(db, year=year, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(total)
     return rows
 
@@ -125,7 +99,7 @@ def invoices(
 def invoice(
     number: Annotated[str, Path(max_length=32)], db: SessionDep, _: InvoicesReader
 ) -> InvoiceRecord:
-    found = db.get(InvoiceRecord, number)
+    found = invoices.invoice(db, number)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no invoice '{number}'")
+        raise Refused(NOT_FOUND, f"no invoice '{number}'")
     return found

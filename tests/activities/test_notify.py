@@ -21,13 +21,12 @@ from sqlmodel import col, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.notify import NotifyActivities, SmsWebhookSender, message_id, senders_from
+from core.config import Settings
 from models.escalation import EscalationKind, EscalationNotice, new_escalation
 from models.messages import OutgoingMessage
 from models.roles import Role
-from models.schemas import UserCreate
-from models.settings import Settings
 from models.tables import NotificationRecord, User
-from models.users import create_user
+from store.users import create_user
 from tests.mail import SmtpServer
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -90,13 +89,11 @@ def add_user(engine: Engine, username: str, roles: list[Role], email: str | None
     with DbSession(engine) as db:
         create_user(
             db,
-            UserCreate(
-                username=username,
-                password="password-123",
-                full_name=username.title(),
-                roles=roles,
-                email=email,
-            ),
+            username=username,
+            password="password-123",
+            full_name=username.title(),
+            roles=roles,
+            email=email,
         )
 
 

@@ -19,10 +19,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.app import server as serve
+from core.config import Settings
 from models.roles import Role
-from models.schemas import UserCreate
-from models.settings import Settings
-from models.users import create_user
+from store.users import create_user
 from worker import build_worker
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -120,10 +119,7 @@ def add_staff(engine: Engine) -> None:
     with Session(engine) as db:
         for username, roles in STAFF.items():
             create_user(
-                db,
-                UserCreate(
-                    username=username, password=PASSWORD, full_name=username.title(), roles=roles
-                ),
+                db, username=username, password=PASSWORD, full_name=username.title(), roles=roles
             )
 
 

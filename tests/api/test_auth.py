@@ -7,7 +7,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from api.security import create_token
+from core.security import create_token
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, Api, call_in_body
 
 # Token checks do not depend on the database; run them on SQLite only to keep the suite fast.

@@ -16,7 +16,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.routes.health import TIMEOUT_SECONDS
-from models.settings import Settings
+from core.config import Settings
 from tests.api.conftest import Api, free_port
 
 # Both checks may each use their full timeout; allow a little for the request itself.

@@ -1,4 +1,4 @@
-"""Outages under a running API (api/errors.py, models/db.py): with the database or Temporal
+"""Outages under a running API (api/errors.py, core/db.py): with the database or Temporal
 gone, every route that needs it answers 503 with `Retry-After` and a short reason naming what
 is missing — never a 500, never a hang — and the API recovers by itself, without a restart,
 once it is back. Real processes, no mocks: a PostgreSQL server of the test's own is stopped
@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from models.db import make_engine, migrate
+from core.db import make_engine, migrate
 from scripts.test_prerequisites import die_with_parent, last_line, runs, server_copy, stop
 from scripts.test_prerequisites import wait_ready as postgres_answers
 from tests.api.conftest import (

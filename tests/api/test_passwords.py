@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from api.throttle import Backoff
-from models import passwords
+from core import security as passwords
 from tests.api.conftest import PASSWORD, Api
 
 # Sign-ins do not depend on the database.

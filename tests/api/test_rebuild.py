@@ -10,7 +10,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
 
-from activities.rebuild import rebuild_read_model
+from jobs.rebuild import rebuild_read_model
 from models.tables import (
     ComplaintRecord,
     EscalationRecord,

@@ -22,14 +22,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import models.entitlement as host_entitlement
 import worker as worker_module
-from models.catalog import (
-    Contract,
-    Customer,
-    Product,
-    ensure_product,
-    facts_for_serial,
-)
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, ServiceType, decide
+from models.tables import ContractRecord as Contract
+from models.tables import CustomerRecord as Customer
+from models.tables import ProductRecord as Product
+from store.catalog import ensure_product, facts_for_serial
 
 TODAY = date(2026, 6, 15)
 DAY = timedelta(days=1)

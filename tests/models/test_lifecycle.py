@@ -18,7 +18,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import models.lifecycle as host_lifecycle
 import worker as worker_module
-from models.db import make_engine, migrate
+from core.db import make_engine, migrate
 from models.lifecycle import Status, TransitionRefused, allowed_actions, next_status
 from models.roles import acting_for, refusal
 from models.ticket import (

@@ -16,11 +16,10 @@ from pathlib import Path
 
 from temporalio.testing import WorkflowEnvironment
 
-from api.ticket_commands import service_clock
+from core.db import make_engine, migrate
 from models.complaint import ComplaintAction
-from models.db import make_engine, migrate
 from models.escalation import AcknowledgeRequest
-from models.policy import load_policy
+from models.policy import load_policy, service_clock
 from models.survey import SurveyAnswer
 from models.ticket import SurveyTerms
 from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start

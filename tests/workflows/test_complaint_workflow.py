@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
+from core.config import Settings
 from models.complaint import ComplaintAction, ComplaintState, RegisteredRequest
 from models.escalation import (
     ACKNOWLEDGE_UPDATE,
@@ -31,11 +32,9 @@ from models.escalation import (
 from models.followup import ComplaintStart
 from models.refusals import FORBIDDEN, INVALID_PAYLOAD, INVALID_TRANSITION
 from models.roles import Role
-from models.schemas import UserCreate
-from models.settings import Settings
 from models.tables import ComplaintRecord, EscalationRecord
 from models.ticket import Customer, Product
-from models.users import create_user
+from store.users import create_user
 from tests.mail import SmtpServer
 from worker import DATA_CONVERTER, build_worker, sandbox_runner
 from workflows.complaint import ComplaintWorkflow
@@ -103,13 +102,11 @@ async def office(
         for username, role in (("dir1", Role.DIRECTOR), ("vp1", Role.VP)):
             create_user(
                 db,
-                UserCreate(
-                    username=username,
-                    password="password-123",
-                    full_name=username.title(),
-                    roles=[role],
-                    email=f"{username}@example.com",
-                ),
+                username=username,
+                password="password-123",
+                full_name=username.title(),
+                roles=[role],
+                email=f"{username}@example.com",
             )
     settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port, _env_file=None)
     async with build_worker(time_env.client, engine, task_queue, settings=settings):

@@ -25,9 +25,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from api.ticket_commands import service_clock
 from models.escalation import AcknowledgeRequest
-from models.policy import parse_policy
+from models.policy import parse_policy, service_clock
 from models.tables import EscalationRecord, TicketRecord
 from models.ticket import TicketState
 from tests.conftest import time_skipping_server

@@ -18,22 +18,16 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
+from core.config import Settings
 from models.followup import SurveyStart
-from models.settings import Settings
+from models.refusals import INVALID_ANSWER, SURVEY_CLOSED, SURVEY_NOT_OPEN
 from models.survey import SurveyAnswer, SurveyState, SurveyStatus
 from models.tables import ComplaintRecord, SurveyRecord
 from tests.conftest import time_skipping_server
 from tests.survey_inbox import EMAIL, PHONE, Inbox, body, eventually, survey_start, token_in
 from worker import build_worker
 from workflows.complaint import ComplaintWorkflow
-from workflows.survey import (
-    INVALID_ANSWER,
-    MAX_COMPLAINT_IDS,
-    SURVEY_CLOSED,
-    SURVEY_NOT_OPEN,
-    SurveyWorkflow,
-    survey_workflow_id,
-)
+from workflows.survey import MAX_COMPLAINT_IDS, SurveyWorkflow, survey_workflow_id
 
 PUBLIC_URL = "https://service.example.com"
 GOOD = SurveyAnswer(attitude=4, skill=3, arrival_time=2, promise_keeping=4, comment="quick work")
@@ -232,7 +226,7 @@ async def test_refused_answers_leave_no_trace(
             await handle.execute_update(SurveyWorkflow.answer, SurveyAnswer(5, 3, 0, 4))
         cause = invalid.value.cause
         assert isinstance(cause, ApplicationError) and cause.type == INVALID_ANSWER
-        fields = {error["field"] for error in cause.details[0]["errors"]}
+        fields = {error["loc"][-1] for error in cause.details[0]["errors"]}
         assert fields == {"attitude", "arrival_time"}
 
         history = await handle.fetch_history()

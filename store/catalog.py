@@ -1,81 +1,31 @@
 """Customers, their products and maintenance contracts: the records the entitlement check
-reads at call-in (R2), and the plain functions that keep them.
+reads at call-in (R2), and the functions that keep them.
 
-`facts_for_serial` and `ensure_product` work on a SQLAlchemy Connection inside the caller's
-transaction (the ticket registration activity); the rest take an ORM Session (the API).
+`facts_for_serial` and `ensure_product` work on a Connection inside the caller's transaction
+(the ticket's registration); the rest take an ORM Session (the API). Refusals are `Refused`:
+NOT_FOUND, CONFLICT (a taken serial or contract number), INVALID_PAYLOAD naming the field.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, text
 from sqlalchemy import select as core_select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Session, SQLModel, col, select
 
-from models.db import page
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, decide
-from models.tables import UTCDateTime, utcnow
-
-
-def _stamp() -> Any:
-    return Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
-
-
-class Customer(SQLModel, table=True):
-    __tablename__ = "customers"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
-    phone: str = Field(max_length=64, index=True)
-    address: str
-    created_at: datetime = _stamp()
-    updated_at: datetime = _stamp()
-
-
-class Product(SQLModel, table=True):
-    """One serial-numbered product; `warranty_until` is the last day of the free warranty."""
-
-    __tablename__ = "products"
-
-    id: int | None = Field(default=None, primary_key=True)
-    serial_no: str = Field(max_length=200, unique=True)
-    model: str = Field(max_length=200)
-    customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
-    warranty_until: date | None = None
-    created_at: datetime = _stamp()
-    updated_at: datetime = _stamp()
-
-
-class Contract(SQLModel, table=True):
-    """A maintenance contract on one product of one customer, `starts_on` to `ends_on`
-    inclusive."""
-
-    __tablename__ = "contracts"
-    __table_args__ = (CheckConstraint("ends_on > starts_on", name="ck_contracts_period"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    number: str = Field(max_length=32, unique=True)
-    customer_id: int = Field(foreign_key="customers.id", index=True)
-    product_id: int = Field(foreign_key="products.id", index=True)
-    starts_on: date
-    ends_on: date
-    covers_labor: bool = True
-    covers_parts: bool = False
-    notes: str | None = None
-    created_at: datetime = _stamp()
-    updated_at: datetime = _stamp()
-
+from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
+from models.tables import ContractRecord, CustomerRecord, ProductRecord, utcnow
+from store.sql import NEXT_VALUE, insert_missing, page
 
 # --- the entitlement check's reads, on the caller's connection (R2) --------------------------
 
-_products = Product.__table__  # type: ignore[attr-defined]
-_contracts = Contract.__table__  # type: ignore[attr-defined]
+_products = ProductRecord.__table__  # type: ignore[attr-defined]
+_contracts = ContractRecord.__table__  # type: ignore[attr-defined]
 
 
 def _contract_facts(row: Any) -> ContractFacts:
@@ -128,12 +78,7 @@ def ensure_product(connection: Connection, serial_no: str, model: str) -> int:
         "created_at": now,
         "updated_at": now,
     }
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    connection.execute(
-        dialect.insert(_products)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["serial_no"])
-    )
+    insert_missing(connection, ProductRecord, values, ["serial_no"])
     product_id = connection.execute(
         core_select(_products.c.id).where(_products.c.serial_no == serial_no)
     ).scalar_one()
@@ -141,27 +86,6 @@ def ensure_product(connection: Connection, serial_no: str, model: str) -> int:
 
 
 # --- the records, through an ORM session (the API) ------------------------------------------
-
-
-class CatalogError(Exception):
-    """A change the records refuse; `field` names the request field at fault, if any."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-class NotFound(CatalogError):
-    """The record asked for is not there."""
-
-
-class Duplicate(CatalogError):
-    """A serial number or contract number that is already taken."""
-
-
-class Invalid(CatalogError):
-    """A request the records cannot accept: a missing reference or an impossible value."""
 
 
 def _apply(record: SQLModel, changes: Mapping[str, Any]) -> None:
@@ -175,41 +99,43 @@ def _save(session: Session, record: SQLModel, duplicate: str, field: str) -> Non
         session.commit()
     except IntegrityError as taken:  # taken concurrently since the caller's check
         session.rollback()
-        raise Duplicate(duplicate, field) from taken
+        raise field_refused(field, duplicate, CONFLICT) from taken
     session.refresh(record)
 
 
-def get_customer(session: Session, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
+def get_customer(session: Session, customer_id: int) -> CustomerRecord:
+    customer = session.get(CustomerRecord, customer_id)
     if customer is None:
-        raise NotFound(f"no customer {customer_id}")
+        raise Refused(NOT_FOUND, f"no customer {customer_id}")
     return customer
 
 
-def get_product(session: Session, product_id: int) -> Product:
-    product = session.get(Product, product_id)
+def get_product(session: Session, product_id: int) -> ProductRecord:
+    product = session.get(ProductRecord, product_id)
     if product is None:
-        raise NotFound(f"no product {product_id}")
+        raise Refused(NOT_FOUND, f"no product {product_id}")
     return product
 
 
-def get_contract(session: Session, contract_id: int) -> Contract:
-    contract = session.get(Contract, contract_id)
+def get_contract(session: Session, contract_id: int) -> ContractRecord:
+    contract = session.get(ContractRecord, contract_id)
     if contract is None:
-        raise NotFound(f"no contract {contract_id}")
+        raise Refused(NOT_FOUND, f"no contract {contract_id}")
     return contract
 
 
-def create_customer(session: Session, values: Mapping[str, Any]) -> Customer:
+def create_customer(session: Session, values: Mapping[str, Any]) -> CustomerRecord:
     """Stores a new customer."""
-    customer = Customer(**values)
+    customer = CustomerRecord(**values)
     session.add(customer)
     session.commit()
     session.refresh(customer)
     return customer
 
 
-def update_customer(session: Session, customer: Customer, changes: Mapping[str, Any]) -> Customer:
+def update_customer(
+    session: Session, customer: CustomerRecord, changes: Mapping[str, Any]
+) -> CustomerRecord:
     """Applies `changes` (only the fields the client sent) to `customer`."""
     if changes:
         _apply(customer, {**changes, "updated_at": utcnow()})
@@ -221,50 +147,60 @@ def update_customer(session: Session, customer: Customer, changes: Mapping[str, 
 
 def find_customers(
     session: Session, *, phone: str | None, name: str | None, limit: int, offset: int
-) -> tuple[list[Customer], int]:
+) -> tuple[list[CustomerRecord], int]:
     """A page of customers by exact phone and/or part of the name, and how many match."""
-    query = select(Customer)
+    query = select(CustomerRecord)
     if phone is not None:
-        query = query.where(col(Customer.phone) == phone.strip())
+        query = query.where(col(CustomerRecord.phone) == phone.strip())
     if name is not None:
-        query = query.where(col(Customer.name).ilike(f"%{_like_escaped(name.strip())}%", "\\"))
-    return page(session, query, [col(Customer.name), col(Customer.id)], limit, offset)
+        query = query.where(
+            col(CustomerRecord.name).ilike(f"%{_like_escaped(name.strip())}%", "\\")
+        )
+    return page(session, query, [col(CustomerRecord.name), col(CustomerRecord.id)], limit, offset)
 
 
 def _like_escaped(fragment: str) -> str:
     return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def customer_products(session: Session, customer_id: int) -> list[Product]:
+def customer_products(session: Session, customer_id: int) -> list[ProductRecord]:
     return list(
         session.exec(
-            select(Product).where(col(Product.customer_id) == customer_id).order_by(col(Product.id))
+            select(ProductRecord)
+            .where(col(ProductRecord.customer_id) == customer_id)
+            .order_by(col(ProductRecord.id))
         ).all()
     )
 
 
 def _check_customer(session: Session, customer_id: int | None) -> None:
-    if customer_id is not None and session.get(Customer, customer_id) is None:
-        raise Invalid(f"no customer {customer_id}", "customer_id")
+    if customer_id is not None and session.get(CustomerRecord, customer_id) is None:
+        raise field_refused("customer_id", f"no customer {customer_id}")
 
 
 def _check_serial_free(session: Session, serial_no: str, product_id: int | None) -> None:
-    taken = session.exec(select(Product).where(col(Product.serial_no) == serial_no)).first()
+    taken = session.exec(
+        select(ProductRecord).where(col(ProductRecord.serial_no) == serial_no)
+    ).first()
     if taken is not None and taken.id != product_id:
-        raise Duplicate(f"serial number '{serial_no}' is already product {taken.id}", "serial_no")
+        raise field_refused(
+            "serial_no", f"serial number '{serial_no}' is already product {taken.id}", CONFLICT
+        )
 
 
-def create_product(session: Session, values: Mapping[str, Any]) -> Product:
-    """Stores a new product; Duplicate if its serial number is taken."""
+def create_product(session: Session, values: Mapping[str, Any]) -> ProductRecord:
+    """Stores a new product; CONFLICT if its serial number is taken."""
     _check_customer(session, values.get("customer_id"))
     _check_serial_free(session, values["serial_no"], None)
-    product = Product(**values)
+    product = ProductRecord(**values)
     _save(session, product, f"serial number '{product.serial_no}' is taken", "serial_no")
     return product
 
 
-def update_product(session: Session, product: Product, changes: Mapping[str, Any]) -> Product:
-    """Applies `changes` to `product`; Duplicate if the new serial number is taken."""
+def update_product(
+    session: Session, product: ProductRecord, changes: Mapping[str, Any]
+) -> ProductRecord:
+    """Applies `changes` to `product`; CONFLICT if the new serial number is taken."""
     if "customer_id" in changes:
         _check_customer(session, changes["customer_id"])
     if "serial_no" in changes:
@@ -282,46 +218,40 @@ def find_products(
     customer_id: int | None,
     limit: int,
     offset: int,
-) -> tuple[list[Product], int]:
+) -> tuple[list[ProductRecord], int]:
     """A page of products by exact serial number and/or owner, and how many match."""
-    query = select(Product)
+    query = select(ProductRecord)
     if serial_no is not None:
-        query = query.where(col(Product.serial_no) == serial_no.strip())
+        query = query.where(col(ProductRecord.serial_no) == serial_no.strip())
     if customer_id is not None:
-        query = query.where(col(Product.customer_id) == customer_id)
-    return page(session, query, [col(Product.id)], limit, offset)
+        query = query.where(col(ProductRecord.customer_id) == customer_id)
+    return page(session, query, [col(ProductRecord.id)], limit, offset)
 
 
-def product_entitlement(session: Session, product: Product, on: date) -> Entitlement:
+def product_entitlement(session: Session, product: ProductRecord, on: date) -> Entitlement:
     """R2: what a call-in for `product` would get on `on` — the same decision as at call-in."""
     contracts = product_contracts(session, product.id) if product.id is not None else []
     return decide(_product_facts(product), [_contract_facts(c) for c in contracts], on)
 
 
-def product_contracts(session: Session, product_id: int | None) -> list[Contract]:
+def product_contracts(session: Session, product_id: int | None) -> list[ContractRecord]:
     return list(
         session.exec(
-            select(Contract)
-            .where(col(Contract.product_id) == product_id)
-            .order_by(col(Contract.starts_on), col(Contract.number))
+            select(ContractRecord)
+            .where(col(ContractRecord.product_id) == product_id)
+            .order_by(col(ContractRecord.starts_on), col(ContractRecord.number))
         ).all()
     )
 
 
-def customer_contracts(session: Session, customer_id: int) -> list[Contract]:
+def customer_contracts(session: Session, customer_id: int) -> list[ContractRecord]:
     return list(
         session.exec(
-            select(Contract)
-            .where(col(Contract.customer_id) == customer_id)
-            .order_by(col(Contract.starts_on), col(Contract.number))
+            select(ContractRecord)
+            .where(col(ContractRecord.customer_id) == customer_id)
+            .order_by(col(ContractRecord.starts_on), col(ContractRecord.number))
         ).all()
     )
-
-
-NEXT_VALUE = text(
-    "INSERT INTO counters (name, value) VALUES (:name, 1) "
-    "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
-)
 
 
 def _next_contract_number(session: Session, year: int) -> str:
@@ -329,43 +259,50 @@ def _next_contract_number(session: Session, year: int) -> str:
     while True:
         value = session.connection().execute(NEXT_VALUE, {"name": f"contract:{year}"})
         number = f"MC-{year}-{int(value.scalar_one()):04d}"
-        if session.exec(select(Contract.id).where(col(Contract.number) == number)).first() is None:
+        if (
+            session.exec(
+                select(ContractRecord.id).where(col(ContractRecord.number) == number)
+            ).first()
+            is None
+        ):
             return number
 
 
-def _check_contract(session: Session, contract: Contract) -> None:
+def _check_contract(session: Session, contract: ContractRecord) -> None:
     """A contract's own rules: a real period, and a product of the contract's customer."""
     if contract.ends_on <= contract.starts_on:
-        raise Invalid(
-            f"ends_on ({contract.ends_on}) must be after starts_on ({contract.starts_on})",
+        raise field_refused(
             "ends_on",
+            f"ends_on ({contract.ends_on}) must be after starts_on ({contract.starts_on})",
         )
-    if session.get(Customer, contract.customer_id) is None:
-        raise Invalid(f"no customer {contract.customer_id}", "customer_id")
-    product = session.get(Product, contract.product_id)
+    if session.get(CustomerRecord, contract.customer_id) is None:
+        raise field_refused("customer_id", f"no customer {contract.customer_id}")
+    product = session.get(ProductRecord, contract.product_id)
     if product is None:
-        raise Invalid(f"no product {contract.product_id}", "product_id")
+        raise field_refused("product_id", f"no product {contract.product_id}")
     if product.customer_id != contract.customer_id:
         owner = f"customer {product.customer_id}" if product.customer_id else "no customer"
-        raise Invalid(
+        raise field_refused(
+            "product_id",
             f"product {product.id} ('{product.serial_no}') belongs to {owner}, "
             f"not customer {contract.customer_id}",
-            "product_id",
         )
 
 
 def _check_number_free(session: Session, number: str, contract_id: int | None) -> None:
-    taken = session.exec(select(Contract).where(col(Contract.number) == number)).first()
+    taken = session.exec(select(ContractRecord).where(col(ContractRecord.number) == number)).first()
     if taken is not None and taken.id != contract_id:
-        raise Duplicate(f"contract number '{number}' is already contract {taken.id}", "number")
+        raise field_refused(
+            "number", f"contract number '{number}' is already contract {taken.id}", CONFLICT
+        )
 
 
-def create_contract(session: Session, values: Mapping[str, Any]) -> Contract:
-    """Stores a new contract, numbered MC-<year>-<seq> unless `values` has a number; Invalid
-    for a bad period or a product not of the customer, Duplicate for a taken number."""
+def create_contract(session: Session, values: Mapping[str, Any]) -> ContractRecord:
+    """Stores a new contract, numbered MC-<year>-<seq> unless `values` has a number; refused
+    for a bad period or a product not of the customer, CONFLICT for a taken number."""
     values = dict(values)
     given = values.pop("number", None)
-    contract = Contract(number=given or "", **values)
+    contract = ContractRecord(number=given or "", **values)
     _check_contract(session, contract)
     if given:
         _check_number_free(session, given, None)
@@ -375,7 +312,9 @@ def create_contract(session: Session, values: Mapping[str, Any]) -> Contract:
     return contract
 
 
-def update_contract(session: Session, contract: Contract, changes: Mapping[str, Any]) -> Contract:
+def update_contract(
+    session: Session, contract: ContractRecord, changes: Mapping[str, Any]
+) -> ContractRecord:
     """Applies `changes` to `contract`, checked like a new one."""
     if not changes:
         return contract
@@ -385,7 +324,7 @@ def update_contract(session: Session, contract: Contract, changes: Mapping[str, 
             _check_contract(session, contract)
             if "number" in changes:
                 _check_number_free(session, contract.number, contract.id)
-    except CatalogError:
+    except Refused:
         session.rollback()  # forget the changes made to the loaded record
         raise
     _save(session, contract, f"contract number '{contract.number}' is taken", "number")
@@ -400,16 +339,16 @@ def find_contracts(
     active_on: date | None,
     limit: int,
     offset: int,
-) -> tuple[list[Contract], int]:
+) -> tuple[list[ContractRecord], int]:
     """A page of contracts by customer, product and/or the day they must be active on."""
-    query = select(Contract)
+    query = select(ContractRecord)
     if customer_id is not None:
-        query = query.where(col(Contract.customer_id) == customer_id)
+        query = query.where(col(ContractRecord.customer_id) == customer_id)
     if product_id is not None:
-        query = query.where(col(Contract.product_id) == product_id)
+        query = query.where(col(ContractRecord.product_id) == product_id)
     if active_on is not None:
-        query = query.where(col(Contract.starts_on) <= active_on).where(
-            col(Contract.ends_on) >= active_on
+        query = query.where(col(ContractRecord.starts_on) <= active_on).where(
+            col(ContractRecord.ends_on) >= active_on
         )
-    order = [col(Contract.starts_on).desc(), col(Contract.id).desc()]
+    order = [col(ContractRecord.starts_on).desc(), col(ContractRecord.id).desc()]
     return page(session, query, order, limit, offset)

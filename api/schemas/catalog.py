@@ -7,17 +7,18 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
-from models.catalog import Contract, Customer, Product
+from api.schemas.base import Request
 from models.entitlement import Entitlement, ServiceType
-from models.schemas import Name, Phone, Text, _Request
+from models.tables import ContractRecord, CustomerRecord, ProductRecord
+from models.values import Phone, ShortText, Text
 
 ContractNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
 ]
-RecordId = Annotated[int, Field(ge=1)]
+RecordId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
-class _Patch(_Request):
+class _Patch(Request):
     """PATCH bodies: only the fields sent change; null only where the field may be empty."""
 
     nullable: ClassVar[frozenset[str]] = frozenset()
@@ -33,21 +34,21 @@ class _Patch(_Request):
         return self.model_dump(exclude_unset=True)
 
 
-class CustomerCreate(_Request):
-    name: Name
+class CustomerCreate(Request):
+    name: ShortText
     phone: Phone
     address: Text
 
 
 class CustomerUpdate(_Patch):
-    name: Name | None = None
+    name: ShortText | None = None
     phone: Phone | None = None
     address: Text | None = None
 
 
-class ProductCreate(_Request):
-    serial_no: Name
-    model: Name
+class ProductCreate(Request):
+    serial_no: ShortText
+    model: ShortText
     customer_id: RecordId | None = None
     warranty_until: date | None = None
     """The last day of the free warranty (R1, R2)."""
@@ -56,13 +57,13 @@ class ProductCreate(_Request):
 class ProductUpdate(_Patch):
     nullable = frozenset({"customer_id", "warranty_until"})
 
-    serial_no: Name | None = None
-    model: Name | None = None
+    serial_no: ShortText | None = None
+    model: ShortText | None = None
     customer_id: RecordId | None = None
     warranty_until: date | None = None
 
 
-class ContractCreate(_Request):
+class ContractCreate(Request):
     number: ContractNumber | None = None
     """Given by the user, or MC-<year>-<seq> when left out."""
     customer_id: RecordId
@@ -96,7 +97,7 @@ class CustomerPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_record(cls, row: Customer) -> CustomerPublic:
+    def from_record(cls, row: CustomerRecord) -> CustomerPublic:
         return cls.model_validate(row, from_attributes=True)
 
 
@@ -110,7 +111,7 @@ class ProductPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_record(cls, row: Product) -> ProductPublic:
+    def from_record(cls, row: ProductRecord) -> ProductPublic:
         return cls.model_validate(row, from_attributes=True)
 
 
@@ -128,7 +129,7 @@ class ContractPublic(BaseModel):
     updated_at: datetime
 
     @classmethod
-    def from_record(cls, row: Contract) -> ContractPublic:
+    def from_record(cls, row: ContractRecord) -> ContractPublic:
         return cls.model_validate(row, from_attributes=True)
 
 

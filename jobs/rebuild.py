@@ -1,6 +1,6 @@
-"""Rebuilds the read model from the workflows themselves (issue: "rebuilt if lost"): every
-Ticket, Survey and Complaint workflow, open or closed, is asked for its state, which is
-written back. The read model is a function of the workflows' state."""
+"""`aftersales rebuild-read-model`: the read model rewritten from the workflows themselves
+(after a loss). Every Ticket, Survey and Complaint workflow, open or closed, is asked for its
+state, which is written back: the read model is a function of the workflows' state."""
 
 from __future__ import annotations
 
@@ -10,15 +10,10 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from temporalio.client import Client
 
-from activities.complaint import complaint_values
-from activities.escalations import project_escalations
-from activities.projection import rebuild_ticket
-from activities.survey import survey_values
-from activities.upsert import upsert
 from models.complaint import ComplaintState
 from models.survey import SurveyState
-from models.tables import ComplaintRecord, SurveyRecord
 from models.ticket import TicketState
+from store import complaints, surveys, tickets
 from workflows.complaint import ComplaintWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
@@ -27,20 +22,19 @@ from workflows.ticket import TicketWorkflow
 def _ticket(connection: Connection, state: TicketState) -> bool:
     if state.number is None:  # still registering: its own projection will write it
         return False
-    rebuild_ticket(connection, state)
+    tickets.rebuild(connection, state)
     return True
 
 
 def _survey(connection: Connection, state: SurveyState) -> bool:
-    upsert(connection, SurveyRecord, survey_values(state), ["ticket_id"])
+    surveys.project(connection, state)
     return True
 
 
 def _complaint(connection: Connection, state: ComplaintState) -> bool:
     if state.complaint_id is None:  # still registering
         return False
-    upsert(connection, ComplaintRecord, complaint_values(state), ["id"])
-    project_escalations(connection, state.escalations)
+    complaints.project(connection, state)
     return True
 
 

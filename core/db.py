@@ -1,16 +1,15 @@
-"""Database engine, sessions and migrations: SQLite by default, PostgreSQL by URL."""
+"""The database engine and its migrations: SQLite by default, PostgreSQL by URL."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, func, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine, select
+from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Any fixed number: serialises `migrate` across API replicas and workers starting together.
@@ -61,15 +60,6 @@ def migrate(engine: Engine) -> None:
             connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
-
-
-def page(
-    session: Session, query: Any, order: Sequence[Any], limit: int, offset: int
-) -> tuple[list[Any], int]:
-    """One page of `query`'s rows in `order`, and how many rows match in all."""
-    total = session.exec(select(func.count()).select_from(query.subquery())).one()
-    rows = session.exec(query.order_by(*order).limit(limit).offset(offset)).all()
-    return list(rows), int(total)
 
 
 def ping(engine: Engine) -> None:

@@ -1,0 +1,86 @@
+"""Secrets of signing in: password hashes (argon2, at most a few at a time: each takes 64 MiB
+and tens of milliseconds, so a burst of sign-ins must queue rather than exhaust the machine)
+and signed bearer tokens with expiry, tied to the user's token version (a password change, a
+reset or a deactivation bumps it, and every token issued before stops working)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MAX_CONCURRENT_HASHES = 2
+WAIT_SECONDS = 10.0
+_hasher = PasswordHasher()
+_slots = threading.BoundedSemaphore(MAX_CONCURRENT_HASHES)
+# Verified against when the user does not exist, so a miss costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+class HasherBusy(Exception):
+    """Every hashing slot stayed taken for WAIT_SECONDS: the caller should come back later."""
+
+
+@contextmanager
+def _slot() -> Iterator[None]:
+    if not _slots.acquire(timeout=WAIT_SECONDS):
+        raise HasherBusy
+    try:
+        yield
+    finally:
+        _slots.release()
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password`."""
+    with _slot():
+        return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str | None) -> bool:
+    """True when `password` matches `password_hash` (None: no such user, still costs a hash)."""
+    with _slot():
+        try:
+            return (
+                _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            )
+        except (VerificationError, InvalidHashError):
+            return False
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    username: str
+    version: int
+
+
+def create_token(username: str, version: int, key: str, ttl: timedelta) -> str:
+    now = datetime.now(UTC)
+    claims = {"sub": username, "ver": version, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, key, algorithm=ALGORITHM)
+
+
+def token_claims(token: str, key: str) -> TokenClaims | None:
+    """Whom a valid, unexpired token was issued to, and at which token version; None for any
+    other token."""
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], options={"require": ["sub", "exp", "ver"]}
+        )
+    except jwt.PyJWTError:
+        return None
+    subject, version = claims.get("sub"), claims.get("ver")
+    if not isinstance(subject, str) or not isinstance(version, int):
+        return None
+    return TokenClaims(subject, version)

@@ -1,0 +1,38 @@
+"""The value types every request and step shares, each bounded and named for what it is.
+
+A text is what a person wrote: stripped, at least one visible character, at most 2000
+characters (`ShortText`: 200, for names and signatures). Money comes in as `MoneyIn` (two
+places, never negative, within what the books' NUMERIC(12, 2) holds) and goes out as
+`MoneyOut` (a decimal string with two places, "120.00").
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer, StringConstraints
+
+MONEY_CEILING = Decimal("9999999999.99")
+"""The largest amount NUMERIC(12, 2) holds."""
+
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"\S")
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"\S")
+]
+Phone = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9][0-9 ()-]{3,29}[0-9]$")
+]
+Username = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-z0-9][a-z0-9._-]{1,63}$")
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
+]
+Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
+PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+MoneyIn = Annotated[Decimal, Field(ge=0, le=MONEY_CEILING, decimal_places=2)]
+MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
