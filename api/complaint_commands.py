@@ -19,9 +19,8 @@ from api.workflow_answers import in_time, refused, unavailable
 from models.complaint import ComplaintAction, ComplaintState, RegisteredRequest
 from models.followup import ComplaintStart
 from models.refusals import CONFLICT, IDEMPOTENCY_KEY_REUSED, Refused, field_refused
-from models.tables import TicketRecord
 from models.ticket import Customer, Product
-from store import complaints
+from store import complaints, tickets
 from workflows.complaint import ComplaintWorkflow
 
 # Complaints on one ticket are few; this bounds the search for a free workflow id.
@@ -148,7 +147,7 @@ def complaint_start(
 ) -> tuple[ComplaintStart, list[str]]:
     """The complaint as received, from its ticket (R26); and the workflows of the ticket's
     earlier complaints. INVALID_PAYLOAD for an unknown ticket."""
-    ticket = db.get(TicketRecord, request.ticket_id)
+    ticket = tickets.visible(db, request.ticket_id)
     if ticket is None:
         raise field_refused("ticket_id", f"no ticket '{request.ticket_id}'")
     start = ComplaintStart(

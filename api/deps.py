@@ -18,6 +18,7 @@ from core.security import token_claims
 from models.policy import Policy
 from models.roles import READ_ROLES, Reading, Role, own_tickets_only
 from models.tables import User
+from store import users
 
 
 @dataclass
@@ -67,7 +68,7 @@ UNAUTHORIZED = HTTPException(
 def _token_user(app: Services, db: Session, token: str | None) -> User | None:
     """The active user a valid token names, at their current token version; None otherwise."""
     claims = token_claims(token, app.signing_key) if token else None
-    user = db.get(User, claims.username) if claims else None
+    user = users.find_user(db, claims.username) if claims else None
     if user is None or claims is None or not user.active or claims.version != user.token_version:
         return None
     return user

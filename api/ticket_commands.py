@@ -34,7 +34,6 @@ from models.refusals import (
     Refused,
     field_refused,
 )
-from models.tables import TicketRecord
 from models.ticket import (
     ActionRequest,
     CallIn,
@@ -45,7 +44,7 @@ from models.ticket import (
     TicketStart,
     TicketState,
 )
-from store import users
+from store import tickets, users
 from workflows.ticket import TicketWorkflow
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0d7e0c-6a44-4f5e-9b7e-0d8f6f1f3a11")
@@ -235,7 +234,7 @@ def _in_office_time(body: dict[str, Any], timezone: str) -> dict[str, Any]:
 
 def _refuse_status_first(db: Session, ticket_id: str, action: str) -> None:
     """Refuses `action` when the ticket is there and its status does not allow it."""
-    row = db.get(TicketRecord, ticket_id)
+    row = tickets.visible(db, ticket_id)
     if row is not None:
         refusal = status_refusal(Status(row.status), action, row.hold)
         if refusal is not None:
@@ -257,7 +256,7 @@ def status_refusal(status: Status, action: str, hold: dict[str, Any] | None) -> 
 
 def ended_refusal(db: Session, ticket_id: str, action: str) -> Refused:
     """A step sent to a ticket whose workflow has ended, refused as its status says."""
-    row = db.get(TicketRecord, ticket_id)
+    row = tickets.visible(db, ticket_id)
     if row is None:
         return Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
     refusal = status_refusal(Status(row.status), action, row.hold)

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.refusals import NOT_AN_OWNER, UNKNOWN_ESCALATION, refuse
 from models.roles import Role
+
+if TYPE_CHECKING:  # models.followup imports the ticket's messages, which import this module
+    from models.followup import ComplaintStart
 
 
 class EscalationKind(StrEnum):
@@ -123,3 +126,48 @@ class EscalationNotice:
     body: str
     key: str = ""
     """Distinguishes a second notice about the same escalation (a recorded promise, R15)."""
+
+
+def ticket_notice(
+    escalation: Escalation, ticket_number: str, customer: str, zone: str, key: str = ""
+) -> EscalationNotice:
+    """The email a ticket's escalation sends its owners (R12-R16): what was missed, when."""
+    lines = [
+        f"Ticket {ticket_number} ({customer}, {zone}): {escalation.kind.replace('_', ' ')}.",
+        f"Raised at {escalation.raised_at.isoformat()}.",
+    ]
+    if escalation.due_at is not None:
+        lines.append(f"Due at {escalation.due_at.isoformat()}.")
+    lines += [f"{name}: {value}" for name, value in escalation.details.items()]
+    subject = f"[{escalation.kind}] ticket {ticket_number}"
+    return EscalationNotice(escalation, ticket_number, subject, "\n".join(lines), key)
+
+
+def complaint_notice(
+    escalation: Escalation, complaint_id: str, start: ComplaintStart, previous: str | None
+) -> EscalationNotice:
+    """The email a complaint's escalation sends its owners: the director for the visit (R26),
+    the VP for a serious one's review (R25); a repeat (A2) says which complaint it repeats."""
+    if escalation.kind == EscalationKind.SERIOUS_COMPLAINT:
+        subject = (
+            f"Serious complaint {complaint_id} (ticket {start.ticket_number}): "
+            "for the VP's review (R25)"
+        )
+    else:
+        subject = (
+            f"Complaint {complaint_id} (ticket {start.ticket_number}): "
+            "the customer is to be visited (R26)"
+        )
+    repeated = (
+        f"\nRepeated: an earlier complaint {previous} about the same product (A2)."
+        if previous
+        else ""
+    )
+    body = (
+        f"Customer: {start.customer.name}, {start.customer.phone}\n"
+        f"Product: {start.product.model} {start.product.serial_no or ''}\n"
+        f"Technician: {start.technician or '-'}\n"
+        f"Received {start.received_at.isoformat()} via {start.received_via}, "
+        f"recorded by {start.recorded_by}.{repeated}\n\n{start.text}\n"
+    )
+    return EscalationNotice(escalation, start.ticket_number, subject, body)

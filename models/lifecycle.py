@@ -46,8 +46,16 @@ class Action(StrEnum):
 TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED})
 
 S = Status
-BEFORE_ARRIVAL = [S.REGISTERED, S.DISPATCHED]
-UNRESOLVED = [S.REGISTERED, S.DISPATCHED, S.ON_SITE, S.CARRIED_IN, S.REPAIRED, S.READY_FOR_RETURN]
+# The statuses the deadlines watch (R10, R12, R14, R15), defined once.
+BEFORE_ARRIVAL = frozenset({S.REGISTERED, S.DISPATCHED})
+"""R12: the arrival clock runs (or is on hold)."""
+IN_WORKSHOP = frozenset({S.CARRIED_IN, S.REPAIRED})
+"""R10: a carried-in repair is under way, due by its promised date."""
+DONE_FOR_THE_DAY = frozenset({S.RESOLVED, S.CLOSED, S.CANCELLED})
+"""R15: nothing left to report to sales at the end of the working day."""
+UNRESOLVED = frozenset(
+    {S.REGISTERED, S.DISPATCHED, S.ON_SITE, S.CARRIED_IN, S.REPAIRED, S.READY_FOR_RETURN}
+)
 TRANSITIONS: list[dict[str, object]] = [
     {"trigger": Action.DISPATCH, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.DISPATCHED},
     # R12: a customer on hold cannot receive the technician; resume first.
@@ -85,10 +93,15 @@ TRANSITIONS: list[dict[str, object]] = [
     {"trigger": Action.CANCEL, "source": [S.REGISTERED, S.DISPATCHED], "dest": S.CANCELLED},
     {"trigger": Action.CLOSE, "source": S.RESOLVED, "dest": S.CLOSED},
     # R12: the arrival clock pauses while the customer cannot receive the technician.
-    {"trigger": Action.HOLD, "source": BEFORE_ARRIVAL, "dest": "=", "unless": "on_hold"},
-    {"trigger": Action.RESUME, "source": BEFORE_ARRIVAL, "dest": "=", "conditions": "on_hold"},
+    {"trigger": Action.HOLD, "source": sorted(BEFORE_ARRIVAL), "dest": "=", "unless": "on_hold"},
+    {
+        "trigger": Action.RESUME,
+        "source": sorted(BEFORE_ARRIVAL),
+        "dest": "=",
+        "conditions": "on_hold",
+    },
     # R15: the customer is told a definite resolution time.
-    {"trigger": Action.PROMISE, "source": UNRESOLVED, "dest": "="},
+    {"trigger": Action.PROMISE, "source": sorted(UNRESOLVED), "dest": "="},
 ]
 
 HUMAN_ACTIONS = tuple(a for a in Action if a is not Action.CLOSE)

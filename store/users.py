@@ -18,6 +18,10 @@ from models.tables import User
 ADMIN = "admin"
 
 
+def find_user(session: Session, username: str) -> User | None:
+    return session.get(User, username)
+
+
 def get_user(session: Session, username: str) -> User:
     user = session.get(User, username)
     if user is None:
@@ -28,6 +32,12 @@ def get_user(session: Session, username: str) -> User:
 def users_by_name(session: Session, role: str | None = None) -> list[User]:
     users = session.exec(select(User).order_by(col(User.username))).all()
     return [user for user in users if role is None or role in user.roles]
+
+
+def technician(session: Session, username: str) -> User | None:
+    """The user `username` if they are a technician (active or not)."""
+    user = session.get(User, username)
+    return user if user is not None and Role.TECHNICIAN in user.roles else None
 
 
 def is_technician(session: Session, username: str) -> bool:

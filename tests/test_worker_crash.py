@@ -39,7 +39,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.lifecycle import Status
 from models.ticket import CallIn, Customer, Product, TicketStart, TicketState
-from tests.workflows.test_ticket_workflow import TERMS, act, register
+from tests.workflows.builders import TERMS, act, register
 from workflows.ticket import TicketWorkflow
 
 BIN = Path(sys.executable).parent

@@ -18,18 +18,18 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
+
+from workflows.escalations import Notices
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.complaint import ComplaintActivities
-    from activities.notify import NotifyActivities
     from models.complaint import (
         STEP_BODIES,
         ComplaintAction,
         ComplaintState,
+        Registered,
         RegisteredRequest,
         Severity,
         Step,
@@ -43,6 +43,7 @@ with workflow.unsafe.imports_passed_through():
         Escalation,
         EscalationKind,
         EscalationNotice,
+        complaint_notice,
         new_escalation,
         to_acknowledge,
     )
@@ -56,8 +57,10 @@ with workflow.unsafe.imports_passed_through():
     from models.ticket import TimelineEntry
 
 PROJECTION_TIMEOUT = timedelta(seconds=30)
-NOTIFY_TIMEOUT = timedelta(minutes=5)  # longer than a few SMTP timeouts (activities/notify.py)
-NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
+# The activities it runs (activities/complaint.py), by name: workflows do not import them.
+REGISTER_COMPLAINT, PROJECT_COMPLAINT = "register_complaint", "project_complaint"
+# Patches: complaints started before these changes replay without them.
+NOTICES_IN_BACKGROUND = "escalation-notices-in-the-background"
 # A visit recorded "now" by a client whose clock runs a little ahead is still not in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
@@ -79,31 +82,45 @@ class ComplaintWorkflow:
         )
         self.lock = asyncio.Lock()
         self.is_registered = False
+        self.notices = Notices()
         self.outbox: list[EscalationNotice] = []
+        """Notices of complaints started before they went to the background."""
+        self.in_background = False
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
+        self.in_background = workflow.patched(NOTICES_IN_BACKGROUND)
         async with self.lock:
             await self._register()
+        if not self.in_background:
+            await self._drain_outbox()
+        await workflow.wait_condition(lambda: self.state.closed_at is not None)
+        await workflow.wait_condition(
+            lambda: workflow.all_handlers_finished() and self.notices.settled()
+        )
+        return self.state
+
+    async def _drain_outbox(self) -> None:
+        """How complaints started before the patch sent their notices: one at a time, from
+        here, until the complaint closes."""
         while True:
             await workflow.wait_condition(
                 lambda: bool(self.outbox) or self.state.closed_at is not None
             )
             while self.outbox:
-                await self._notify(self.outbox[0])
+                await self.notices.deliver(self.outbox[0])
                 self.outbox.pop(0)
             if self.state.closed_at is not None:
-                break
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self.state
+                return
 
     async def _register(self) -> None:
         """R26, A2: number the complaint, flag a repeat, and send it to the director."""
         state, start = self.state, self.state.start
-        registered = await workflow.execute_local_activity_method(
-            ComplaintActivities.register_complaint,
+        registered = await workflow.execute_local_activity(
+            REGISTER_COMPLAINT,
             state,
             start_to_close_timeout=PROJECTION_TIMEOUT,
+            result_type=Registered,
         )
         state.complaint_id = registered.complaint_id
         state.repeated = registered.repeated
@@ -231,7 +248,10 @@ class ComplaintWorkflow:
         escalation.acknowledged_at, escalation.acknowledged_by = workflow.now(), actor
         if note:
             escalation.details["acknowledge_note"] = note
-        self._step("acknowledge", actor, {"escalation_id": escalation.id, "note": note})
+        data = {"escalation": escalation.id, "kind": escalation.kind}
+        if note:
+            data["note"] = note
+        self._step("acknowledge", actor, data)
 
     def _raise(self, kind: EscalationKind) -> None:
         """R16, R25, R26: record the escalation and queue its notice to the owners."""
@@ -254,49 +274,13 @@ class ComplaintWorkflow:
             },
         )
         state.escalations.append(escalation)
-        self.outbox.append(self._notice(escalation))
-
-    def _notice(self, escalation: Escalation) -> EscalationNotice:
-        state, start = self.state, self.state.start
-        if escalation.kind == EscalationKind.SERIOUS_COMPLAINT:
-            subject = (
-                f"Serious complaint {state.complaint_id} (ticket {start.ticket_number}): "
-                "for the VP's review (R25)"
-            )
+        notice = complaint_notice(
+            escalation, state.complaint_id, start, state.previous_complaint_id
+        )
+        if self.in_background:
+            self.notices.send(notice)
         else:
-            subject = (
-                f"Complaint {state.complaint_id} (ticket {start.ticket_number}): "
-                "the customer is to be visited (R26)"
-            )
-        repeated = (
-            f"\nRepeated: an earlier complaint {state.previous_complaint_id} about the same "
-            "product (A2)."
-            if state.repeated
-            else ""
-        )
-        body = (
-            f"Customer: {start.customer.name}, {start.customer.phone}\n"
-            f"Product: {start.product.model} {start.product.serial_no or ''}\n"
-            f"Technician: {start.technician or '-'}\n"
-            f"Received {start.received_at.isoformat()} via {start.received_via}, "
-            f"recorded by {start.recorded_by}.{repeated}\n\n{start.text}\n"
-        )
-        return EscalationNotice(escalation, start.ticket_number, subject, body)
-
-    async def _notify(self, notice: EscalationNotice) -> None:
-        """R16: the owners are told once; a notice that fails for good is logged, and the
-        escalation stays on the open list regardless."""
-        try:
-            await workflow.execute_activity_method(
-                NotifyActivities.notify_escalation,
-                notice,
-                start_to_close_timeout=NOTIFY_TIMEOUT,
-                retry_policy=NOTIFY_RETRY,
-            )
-        except ActivityError as failed:
-            workflow.logger.error(
-                "escalation %s not notified: %s", notice.escalation.id, failed.cause or failed
-            )
+            self.outbox.append(notice)
 
     def _step(
         self, action: str, actor: str, data: dict[str, Any], at: datetime | None = None
@@ -307,8 +291,6 @@ class ComplaintWorkflow:
         state.timeline.append(TimelineEntry(state.seq, at or state.updated_at, action, actor, data))
 
     async def _project(self) -> None:
-        await workflow.execute_local_activity_method(
-            ComplaintActivities.project_complaint,
-            self.state,
-            start_to_close_timeout=PROJECTION_TIMEOUT,
+        await workflow.execute_local_activity(
+            PROJECT_COMPLAINT, self.state, start_to_close_timeout=PROJECTION_TIMEOUT
         )

@@ -24,8 +24,6 @@ from workflows.timing import passes_before
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.notify import NotifyActivities
-    from activities.survey import SurveyActivities
     from models.followup import ComplaintStart, SurveyStart
     from models.messages import SENT, OutgoingMessage
     from models.refusals import (
@@ -46,6 +44,9 @@ with workflow.unsafe.imports_passed_through():
         checked_answer,
     )
 
+# The activities it runs (activities/), by name: workflows do not import them.
+ISSUE_CARD, COMPOSE, PROJECT_SURVEY = "issue_card", "compose", "project_survey"
+SEND_MESSAGE, COMPLAINT_NUMBER = "send_message", "complaint_number"
 LOCAL_TIMEOUT = timedelta(seconds=30)
 SEND_TIMEOUT = timedelta(seconds=60)  # longer than the SMTP timeout (activities/notify.py)
 # A channel that is down is retried this long; then the card goes out on the others (R22).
@@ -83,8 +84,8 @@ class SurveyWorkflow:
         state, terms = self.state, start.terms
         await self._project()
         await self._sleep_until_scheduled()
-        token = await workflow.execute_local_activity_method(
-            SurveyActivities.issue_card, state, start_to_close_timeout=LOCAL_TIMEOUT
+        token = await workflow.execute_local_activity(
+            ISSUE_CARD, state, start_to_close_timeout=LOCAL_TIMEOUT, result_type=str
         )
         sent_at = workflow.now()
         expires_at = sent_at + timedelta(hours=terms.expiry_hours)
@@ -124,10 +125,11 @@ class SurveyWorkflow:
     async def _deliver(self, token: str, occasion: str, open_hours: float) -> list[str]:
         """Sends the card (or the reminder) on every channel at once; the channels it reached.
         A channel that fails for good does not hold back the others."""
-        messages: list[OutgoingMessage] = await workflow.execute_local_activity_method(
-            SurveyActivities.compose,
+        messages = await workflow.execute_local_activity(
+            COMPOSE,
             SurveyNotice(self.state.start, token, occasion, open_hours),
             start_to_close_timeout=LOCAL_TIMEOUT,
+            result_type=list[OutgoingMessage],
         )
         if occasion == REMINDER and self.state.status is not SurveyStatus.SENT:
             return []  # answered while the reminder was being written
@@ -140,12 +142,13 @@ class SurveyWorkflow:
 
     async def _send(self, message: OutgoingMessage) -> str:
         try:
-            return await workflow.execute_activity_method(
-                NotifyActivities.send_message,
+            return await workflow.execute_activity(
+                SEND_MESSAGE,
                 message,
                 start_to_close_timeout=SEND_TIMEOUT,
                 schedule_to_close_timeout=SEND_GIVE_UP,
                 retry_policy=SEND_RETRY,
+                result_type=str,
             )
         except ActivityError as failed:
             workflow.logger.warning(
@@ -234,12 +237,13 @@ class SurveyWorkflow:
     async def _record_complaint_number(self, complaint_workflow_id: str) -> None:
         """The survey row names the complaint it raised by the complaint's number."""
         try:
-            number = await workflow.execute_activity_method(
-                SurveyActivities.complaint_number,
+            number = await workflow.execute_activity(
+                COMPLAINT_NUMBER,
                 complaint_workflow_id,
                 start_to_close_timeout=LOCAL_TIMEOUT,
                 schedule_to_close_timeout=COMPLAINT_WAIT,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+                result_type=str,
             )
         except ActivityError as failed:
             workflow.logger.warning(
@@ -255,6 +259,6 @@ class SurveyWorkflow:
         if status is not None:
             state.status = status
         state.updated_at = workflow.now()
-        await workflow.execute_local_activity_method(
-            SurveyActivities.project_survey, state, start_to_close_timeout=LOCAL_TIMEOUT
+        await workflow.execute_local_activity(
+            PROJECT_SURVEY, state, start_to_close_timeout=LOCAL_TIMEOUT
         )

@@ -20,27 +20,29 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.escalations import Notices
 from workflows.timing import passes_before
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.billing import BillingActivities
-    from activities.notify import NotifyActivities
-    from activities.projection import ProjectionActivities
     from models.actions import ACTION_BODIES, MAX_PAYMENTS, MAX_REPAIR_ROUNDS
+    from models.deadlines import arrival_deadline, resume
     from models.entitlement import ServiceType
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
         AcknowledgeRequest,
         Escalation,
         EscalationKind,
-        EscalationNotice,
         new_escalation,
+        ticket_notice,
         to_acknowledge,
     )
     from models.followup import SurveyStart
     from models.lifecycle import (
+        BEFORE_ARRIVAL,
+        DONE_FOR_THE_DAY,
+        IN_WORKSHOP,
         TERMINAL,
         Action,
         Status,
@@ -61,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ticket import (
         ActionRequest,
         Hold,
+        Invoice,
         InvoiceRequest,
         Payment,
         ProductReceipt,
@@ -77,7 +80,6 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (core/db.py)
-NOTIFY_TIMEOUT = timedelta(seconds=60)
 ON_SITE_METHOD = "collected_on_site"
 # Patches: tickets started before these changes replay without them.
 DEADLINES_PATCH = "deadlines-and-escalations"
@@ -87,10 +89,9 @@ INTERNAL_JOBS_PATCH = "internal-jobs-without-customer-deadlines"
 # state, and a payload must stay far below Temporal's limit however long a ticket lives.
 TIMELINE_KEPT = 100
 
+# The activities it has run (activities/), by name: workflows do not import them.
+REGISTER_TICKET, PROJECT_STEP, ISSUE_INVOICE = "register_ticket", "project_step", "issue_invoice"
 K = EscalationKind
-BEFORE_ARRIVAL = frozenset({Status.REGISTERED, Status.DISPATCHED})
-IN_WORKSHOP = frozenset({Status.CARRIED_IN, Status.REPAIRED})
-DONE_FOR_THE_DAY = frozenset({Status.RESOLVED, Status.CLOSED, Status.CANCELLED})
 
 # Search attributes: the Temporal Web UI filters tickets by these (registered by the worker).
 STATUS_KEY = SearchAttributeKey.for_keyword("TicketStatus")
@@ -122,7 +123,7 @@ class TicketWorkflow:
         self.published: dict[str, str] = {}
         self.deadlines = False
         self.clock_changes = 0
-        self.notices_in_flight = 0
+        self.notices = Notices()
         self.watchers: list[asyncio.Task[None]] = []
 
     @workflow.run
@@ -145,7 +146,7 @@ class TicketWorkflow:
             )
         )
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.notices_in_flight == 0
+            lambda: workflow.all_handlers_finished() and self.notices.settled()
         )
         if self.state.status not in TERMINAL or self._open_escalations():
             workflow.continue_as_new(replace(start, resumed=self.state))
@@ -158,16 +159,14 @@ class TicketWorkflow:
         if self.deadlines:
             assert self.clock is not None
             # R12: fixed at call-in from the zone's terms then in force.
-            calendar, hours = self.clock.calendar, self.clock.arrival_hours
-            state.arrival_due_at = calendar.add(state.created_at, timedelta(hours=hours))
-            state.arrival_warning_at = calendar.add(
-                state.created_at, timedelta(hours=hours * self.clock.warning_fraction)
-            )
+            deadline = arrival_deadline(self.clock, state.created_at)
+            state.arrival_due_at, state.arrival_warning_at = deadline.due_at, deadline.warning_at
             entry.data.update(arrival_due_at=state.arrival_due_at.isoformat())
-        registration: Registration = await workflow.execute_local_activity_method(
-            ProjectionActivities.register_ticket,
+        registration = await workflow.execute_local_activity(
+            REGISTER_TICKET,
             Projection(state, entry),
             start_to_close_timeout=PROJECTION_TIMEOUT,
+            result_type=Registration,
         )
         state.number = registration.number
         state.service_type = registration.service_type
@@ -455,34 +454,10 @@ class TicketWorkflow:
     def _notify(self, escalation: Escalation, key: str = "") -> None:
         state = self.state
         assert state.number is not None
-        lines = [
-            f"Ticket {state.number} ({state.call_in.customer.name}, {state.call_in.zone}): "
-            f"{escalation.kind.replace('_', ' ')}.",
-            f"Raised at {escalation.raised_at.isoformat()}.",
-        ]
-        if escalation.due_at is not None:
-            lines.append(f"Due at {escalation.due_at.isoformat()}.")
-        lines += [f"{name}: {value}" for name, value in escalation.details.items()]
-        notice = EscalationNotice(
-            escalation,
-            state.number,
-            f"[{escalation.kind}] ticket {state.number}",
-            "\n".join(lines),
-            key,
+        customer = state.call_in.customer.name
+        self.notices.send(
+            ticket_notice(escalation, state.number, customer, state.call_in.zone, key)
         )
-        self._start_watch(self._send(notice))
-
-    async def _send(self, notice: EscalationNotice) -> None:
-        self.notices_in_flight += 1
-        try:
-            await workflow.execute_activity_method(
-                NotifyActivities.notify_escalation,
-                notice,
-                start_to_close_timeout=NOTIFY_TIMEOUT,
-                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=10)),
-            )
-        finally:
-            self.notices_in_flight -= 1
 
     def _report_promise(self) -> None:
         """R15: the promised resolution time goes to the sales director with the report."""
@@ -570,25 +545,27 @@ class TicketWorkflow:
                 )
 
     def _resume(self, now: datetime) -> dict[str, Any]:
-        """R12: the arrival deadline moves by the paused *working* time: what was left of it
-        when the hold began is counted again from now."""
+        """R12: the arrival deadline moves by the paused *working* time (models/deadlines.py)."""
         state, hold = self.state, self.state.hold
         assert hold is not None
         state.hold = None
         moved: dict[str, Any] = {"held_since": hold.since.isoformat()}
         if self.clock is None or state.arrival_due_at is None:
             return moved
-        calendar = self.clock.calendar
-        moved["paused_working_minutes"] = calendar.between(hold.since, now).total_seconds() / 60
-        if hold.since < state.arrival_due_at and not self._raised(K.ARRIVAL_OVERDUE):
-            state.arrival_due_at = calendar.add(
-                now, calendar.between(hold.since, state.arrival_due_at)
-            )
+        resumed = resume(
+            self.clock,
+            hold.since,
+            now,
+            state.arrival_due_at,
+            state.arrival_warning_at,
+            overdue=self._raised(K.ARRIVAL_OVERDUE),
+        )
+        moved["paused_working_minutes"] = resumed.paused.total_seconds() / 60
+        if resumed.due_at is not None:
+            state.arrival_due_at = resumed.due_at
             moved["arrival_due_at"] = state.arrival_due_at.isoformat()
-        if state.arrival_warning_at is not None and hold.since < state.arrival_warning_at:
-            state.arrival_warning_at = calendar.add(
-                now, calendar.between(hold.since, state.arrival_warning_at)
-            )
+        if resumed.warning_at is not None:
+            state.arrival_warning_at = resumed.warning_at
         self.clock_changes += 1
         return moved
 
@@ -635,13 +612,14 @@ class TicketWorkflow:
         state = self.state
         if amount > 0 and state.invoice is None:
             assert state.number is not None
-            state.invoice = await workflow.execute_activity_method(
-                BillingActivities.issue_invoice,
+            state.invoice = await workflow.execute_activity(
+                ISSUE_INVOICE,
                 InvoiceRequest(
                     state.ticket_id, state.number, money(amount), lines, now, state.timezone
                 ),
                 start_to_close_timeout=INVOICE_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                result_type=Invoice,
             )
         state.amount_due = money(state.amount_due + amount)
 
@@ -680,8 +658,6 @@ class TicketWorkflow:
 
     async def _project(self, entry: TimelineEntry) -> None:
         self._upsert_search_attributes()
-        await workflow.execute_local_activity_method(
-            ProjectionActivities.project_step,
-            Projection(self.state, entry),
-            start_to_close_timeout=PROJECTION_TIMEOUT,
+        await workflow.execute_local_activity(
+            PROJECT_STEP, Projection(self.state, entry), start_to_close_timeout=PROJECTION_TIMEOUT
         )

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.deps import CurrentUser, ServicesDep, SessionDep
 from api.schemas.reports import MONTH_PATTERN, TechnicianMonthly
 from models.refusals import FORBIDDEN, NOT_FOUND, Refused
-from models.roles import APPRAISING_ROLES, Role
+from models.roles import APPRAISING_ROLES
 from models.tables import User
 from models.worktime import month_bounds
-from store import reports
+from store import reports, users
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
@@ -37,8 +37,7 @@ def technician_monthly(
 ) -> TechnicianMonthly:
     """R24: the survey cards sent in `month` (answers, response rate, the four items' averages,
     R23) and the complaints received in it (R25, R26), in the office calendar's time zone."""
-    technician = db.get(User, technician_id)
-    if technician is None or Role.TECHNICIAN not in technician.roles:
+    if users.technician(db, technician_id) is None:
         raise Refused(NOT_FOUND, f"no technician '{technician_id}'")
     start, end = month_bounds(month, app.policy.office_timezone)
     figures = reports.monthly_figures(db, technician_id, start, end)

@@ -30,7 +30,7 @@ from models.policy import parse_policy, service_clock
 from models.tables import EscalationRecord, TicketRecord
 from models.ticket import TicketState
 from tests.conftest import time_skipping_server
-from tests.workflows.test_ticket_workflow import act, register, ticket_start
+from tests.workflows.builders import act, register, ticket_start
 from worker import build_worker
 from workflows.ticket import TicketWorkflow
 

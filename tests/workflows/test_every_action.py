@@ -25,7 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.lifecycle import Status
 from models.ticket import ActionRequest, TicketState
-from tests.workflows.test_ticket_workflow import register, ticket_start
+from tests.workflows.builders import register, ticket_start
 from worker import build_worker
 from workflows.ticket import TicketWorkflow
 

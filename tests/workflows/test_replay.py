@@ -1,6 +1,6 @@
 """Recorded histories still replay: a change to a workflow that would break running tickets,
 survey cards or complaints fails here (it then needs `workflow.patched` or a new workflow
-type). Files are `<version>-<scenario>.json`, recorded by `record_histories.py`."""
+type). Files are `<version>-<scenario>.json`, recorded by `scripts/record_histories.py`."""
 
 from __future__ import annotations
 

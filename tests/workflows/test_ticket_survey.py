@@ -20,7 +20,7 @@ from models.lifecycle import Status
 from models.survey import SurveyAnswer, SurveyState, SurveyStatus
 from models.ticket import SurveyTerms, TicketStart
 from tests.conftest import time_skipping_server
-from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
+from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import build_worker
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow

@@ -3,77 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import (
-    Client,
-    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from models.lifecycle import Status
 from models.tables import TicketRecord, TimelineRecord
-from models.ticket import (
-    ActionRequest,
-    BillingTerms,
-    CallIn,
-    Customer,
-    Product,
-    RegisterRequest,
-    TicketStart,
-    TicketState,
-)
+from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import build_worker
 from workflows.ticket import TIMELINE_KEPT, TicketWorkflow
-
-TERMS = BillingTerms(hourly_rate=Decimal("120.00"), small_fee_threshold=Decimal("200.00"))
-
-
-def ticket_start(fingerprint: str = "f1") -> TicketStart:
-    call_in = CallIn(
-        customer=Customer("Li Lei", "13800000000", "1 Ring Road"),
-        product=Product("TV-55", "SN1"),
-        zone="urban",
-        problem="no picture",
-        channel="phone",
-    )
-    return TicketStart(f"t-{uuid.uuid4()}", call_in, "clerk1", TERMS, fingerprint)
-
-
-async def register(client: Client, start: TicketStart, queue: str) -> TicketState:
-    operation = WithStartWorkflowOperation(
-        TicketWorkflow.run,
-        start,
-        id=f"ticket-{start.ticket_id}",
-        task_queue=queue,
-        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-    )
-    return await client.execute_update_with_start_workflow(
-        TicketWorkflow.register,
-        RegisterRequest(start.fingerprint),
-        start_workflow_operation=operation,
-    )
-
-
-def act(action: str, actor: str, roles: list[str], **data: object) -> ActionRequest:
-    return ActionRequest(action=action, actor=actor, roles=roles, data=dict(data))
-
-
-RESOLVE_FREE = {
-    "work_summary": "reseated cable",
-    "labor_minutes": 0,
-    "parts": [],
-    "customer_signature": "Li Lei",
-}
 
 
 async def test_call_in_to_closed_with_nothing_to_pay(

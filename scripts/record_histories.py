@@ -2,7 +2,7 @@
 complaint one of them leads to.
 
 Run before changing a workflow and keep the files it writes:
-`python -m tests.workflows.record_histories v4` (the prefix names the workflows' version).
+`python -m scripts.record_histories v4` (the prefix names the workflows' version).
 Old files stay: they are the executions that may still be running in production.
 Tickets are called in as the API does now: with the policy's deadlines and survey terms.
 """
@@ -22,12 +22,14 @@ from models.escalation import AcknowledgeRequest
 from models.policy import load_policy, service_clock
 from models.survey import SurveyAnswer
 from models.ticket import SurveyTerms
-from tests.workflows.test_ticket_workflow import RESOLVE_FREE, act, register, ticket_start
+from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
 from workflows.complaint import ComplaintWorkflow
 from workflows.survey import SurveyWorkflow, survey_workflow_id
 from workflows.ticket import TicketWorkflow
 
+TEST_SERVER = str(Path(sys.executable).parent / "temporal-test-server")
+HISTORY_DIR = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
 SLEEP, ACKNOWLEDGE_ALL = "(sleep)", "(acknowledge all)"
 INTERNAL = "internal_job_with_deadlines"
 SURVEYED = "on_site_free_closed"  # its survey card is answered with a complaint
@@ -149,12 +151,12 @@ async def record_survey_and_complaint(env: WorkflowEnvironment, ticket_id: str, 
 
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(Path(sys.executable).parent / "temporal-test-server"),
+        test_server_existing_path=TEST_SERVER,
         data_converter=DATA_CONVERTER,
     )
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/record.db")
     migrate(engine)
-    out = Path(__file__).parent / "histories"
+    out = HISTORY_DIR
     async with env:
         await register_search_attributes(env.client)
         async with build_worker(env.client, engine, "record"):
