@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.codec import parse_payload_keys
 
 MIN_SECRET_KEY_BYTES = 32
+MIN_PASSWORD_LENGTH = 8  # as for every user (models/values.py Password)
 GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 # Values that appear in this repository's files or its docs' examples: never a real secret.
 KNOWN_DEVELOPMENT_KEYS = frozenset(
@@ -100,6 +101,15 @@ class Settings(BaseSettings):
     @property
     def embedded_temporal(self) -> bool:
         return self.temporal_address is None
+
+    @field_validator("admin_password")
+    @classmethod
+    def _long_enough_admin_password(cls, value: str | None) -> str | None:
+        if value and len(value) < MIN_PASSWORD_LENGTH:
+            raise ValueError(
+                f"AFTERSALES_ADMIN_PASSWORD must be at least {MIN_PASSWORD_LENGTH} characters"
+            )
+        return value or None
 
     @field_validator("secret_key")
     @classmethod

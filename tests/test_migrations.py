@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pprint import pformat
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -17,6 +18,9 @@ import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.db import MIGRATIONS, migrate
 from models.tables import User
 from store.users import create_user
+
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 
 def head_revision() -> str:

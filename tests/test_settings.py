@@ -95,3 +95,13 @@ def test_zone_rules_come_from_the_pinned_tzdata_package() -> None:
     # tests/conftest.py, like cli.py for every process, reads zones from `tzdata` alone.
     assert zoneinfo.TZPATH == ()
     assert zoneinfo.ZoneInfo("Asia/Shanghai").key == "Asia/Shanghai"
+
+
+def test_a_short_admin_password_stops_migrate_in_one_line(tmp_path: Path) -> None:
+    # The admin is created by `aftersales migrate`: a password too short for any user must
+    # not pass unnoticed there (compose once shipped `admin` as its default).
+    ran = aftersales(tmp_path, "migrate", admin_password="admin")
+    assert ran.returncode == 2, ran.stderr
+    [line] = ran.stderr.strip().splitlines()
+    assert "AFTERSALES_ADMIN_PASSWORD must be at least 8 characters" in line
+    assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())

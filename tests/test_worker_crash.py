@@ -42,6 +42,9 @@ from models.ticket import CallIn, Customer, Product, TicketStart, TicketState
 from tests.workflows.builders import TERMS, act, register
 from workflows.ticket import TicketWorkflow
 
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
+
 BIN = Path(sys.executable).parent
 TICKETS = 20
 TECHNICIAN = "tech-crash"

@@ -142,7 +142,7 @@ class SurveyWorkflow:
 
     async def _send(self, message: OutgoingMessage) -> str:
         try:
-            return await workflow.execute_activity(
+            status: str = await workflow.execute_activity(
                 SEND_MESSAGE,
                 message,
                 start_to_close_timeout=SEND_TIMEOUT,
@@ -150,6 +150,7 @@ class SurveyWorkflow:
                 retry_policy=SEND_RETRY,
                 result_type=str,
             )
+            return status
         except ActivityError as failed:
             workflow.logger.warning(
                 "survey %s: %s to %s not sent: %s",

@@ -29,6 +29,9 @@ from models.tables import NotificationRecord, User
 from store.users import create_user
 from tests.mail import SmtpServer
 
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
+
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 SENDER = "aftersales@example.com"
 BODY = "工单 T2026-000001 已逾期：请立即派工。"  # non-ASCII on purpose: UTF-8 end to end

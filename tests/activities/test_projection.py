@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,9 @@ from models.ticket import (
     TicketState,
     TimelineEntry,
 )
+
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 

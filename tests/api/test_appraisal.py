@@ -97,6 +97,7 @@ def seeded(api: Api, engine: Engine) -> None:
 
 
 @pytest.mark.usefixtures("seeded")
+@pytest.mark.both_databases
 async def test_monthly_appraisal_counts_cards_ratings_and_complaints(api: Api) -> None:
     # R24: the month's cards (R23's four items) and complaints (R25, R26), per technician.
     director = await api.as_user("dir1")

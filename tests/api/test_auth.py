@@ -11,8 +11,6 @@ from core.security import create_token
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, Api, call_in_body
 
 # Token checks do not depend on the database; run them on SQLite only to keep the suite fast.
-# User administration writes users, so it runs on both backends.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def new_user(
@@ -30,7 +28,6 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@sqlite_only
 async def test_good_credentials_get_a_bearer_token_that_works(api: Api) -> None:
     answer = await api.anonymous.post(
         "/auth/token", data={"username": "clerk1", "password": PASSWORD}
@@ -42,7 +39,6 @@ async def test_good_credentials_get_a_bearer_token_that_works(api: Api) -> None:
     assert listed.status_code == 200
 
 
-@sqlite_only
 async def test_bad_credentials_are_401_with_a_bearer_challenge(api: Api) -> None:
     cases = {
         "wrong password": ("clerk1", "not-the-password"),
@@ -60,7 +56,6 @@ async def test_bad_credentials_are_401_with_a_bearer_challenge(api: Api) -> None
         assert answer.json() == {"detail": "wrong username or password"}, case
 
 
-@sqlite_only
 async def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(api: Api) -> None:
     key = api.settings.secret_key
     assert key
@@ -87,7 +82,6 @@ async def test_requests_without_a_valid_token_are_401_with_a_bearer_challenge(ap
     assert (await api.anonymous.get("/tickets", headers=bearer(fresh))).status_code == 200
 
 
-@sqlite_only
 async def test_admin_is_created_on_first_start_from_the_admin_password(api: Api) -> None:
     answer = await api.anonymous.post(
         "/auth/token", data={"username": "admin", "password": ADMIN_PASSWORD}
@@ -118,7 +112,6 @@ async def test_only_an_admin_creates_users(api: Api) -> None:
     assert "clerk9" in names and "sneaky" not in names
 
 
-@sqlite_only
 async def test_user_answers_never_contain_a_password_or_its_hash(api: Api) -> None:
     admin = await api.as_user("admin")
     created = await admin.post("/users", json=new_user("tech9", ["technician"]))
@@ -129,6 +122,7 @@ async def test_user_answers_never_contain_a_password_or_its_hash(api: Api) -> No
         assert "password" not in text and "argon2" not in text and "new-password-1" not in text
 
 
+@pytest.mark.both_databases
 async def test_a_taken_username_is_409(api: Api) -> None:
     admin = await api.as_user("admin")
     assert (await admin.post("/users", json=new_user("twin", ["clerk"]))).status_code == 201
@@ -141,7 +135,6 @@ async def test_a_taken_username_is_409(api: Api) -> None:
     assert await api.token("twin", "new-password-1")
 
 
-@sqlite_only
 async def test_a_bad_new_user_is_422_naming_the_field(api: Api) -> None:
     without_password = {k: v for k, v in new_user("x-user", ["clerk"]).items() if k != "password"}
     cases = {
@@ -161,7 +154,6 @@ async def test_a_bad_new_user_is_422_naming_the_field(api: Api) -> None:
     assert "x-user" not in names and "Bad Name!" not in names
 
 
-@sqlite_only
 async def test_a_new_technician_can_log_in_and_be_dispatched_to(api: Api) -> None:
     # "A technician user is also a technician that can be dispatched; its id is its username."
     admin, clerk, disp = await api.users("admin", "clerk1", "disp1")
@@ -180,7 +172,6 @@ async def test_a_new_technician_can_log_in_and_be_dispatched_to(api: Api) -> Non
         assert arrived.json()["status"] == "on_site"
 
 
-@sqlite_only
 async def test_a_clerk_may_not_dispatch_and_a_technician_may_not_call_in(api: Api) -> None:
     clerk, tech = await api.as_user("clerk1"), await api.as_user("tech1")
     tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
@@ -195,7 +186,6 @@ async def test_a_clerk_may_not_dispatch_and_a_technician_may_not_call_in(api: Ap
     assert "clerk" in refused.json()["detail"]
 
 
-@sqlite_only
 async def test_health_and_api_docs_need_no_token(api: Api) -> None:
     for path in ["/health", "/docs", "/openapi.json"]:
         answer = await api.anonymous.get(path)

@@ -16,8 +16,6 @@ import pytest
 from tests.api.conftest import Api, call_in_body
 
 # The entitlement reads, invoice counters and payments run on both databases; rules that only
-# the workflow decides run on SQLite alone, to keep the suite fast.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 TODAY = datetime.now(UTC).date()
 DAY = timedelta(days=1)
 PROMISED_BY = (datetime.now(UTC) + timedelta(days=3)).isoformat()
@@ -146,6 +144,7 @@ async def test_warranty_repair_is_free_and_closes_without_an_invoice(api: Api) -
     assert await invoices(api) == []
 
 
+@pytest.mark.both_databases
 async def test_contract_covering_labour_charges_and_invoices_only_the_parts(api: Api) -> None:
     # R2: an active contract gives `contract`; R21: charged as the contract says.
     customer, product = await product_on_record(api, "SN-C1")
@@ -166,7 +165,6 @@ async def test_contract_covering_labour_charges_and_invoices_only_the_parts(api:
     assert paid.json()["status"] == "closed", paid.text
 
 
-@sqlite_only
 async def test_contract_covering_labour_and_parts_is_free(api: Api) -> None:
     # R2: an active contract comes before a running warranty; R21: it covers everything here.
     customer, product = await product_on_record(
@@ -182,6 +180,7 @@ async def test_contract_covering_labour_and_parts_is_free(api: Api) -> None:
     assert await invoices(api) == []
 
 
+@pytest.mark.both_databases
 async def test_unknown_serial_and_expired_warranty_are_paid_with_evidence(api: Api) -> None:
     # R2: an unknown serial is `paid`, and the product is on record from then on.
     clerk = await api.as_user("clerk1")
@@ -278,7 +277,7 @@ async def test_fee_above_the_threshold_is_not_collected_on_site_but_invoiced(api
     ]
 
 
-@sqlite_only
+@pytest.mark.both_databases
 async def test_two_payments_at_once_never_overpay(api: Api) -> None:
     # R21: payments are recorded against the invoice; two at once that together exceed it
     # are one accepted, one refused.
@@ -294,6 +293,7 @@ async def test_two_payments_at_once_never_overpay(api: Api) -> None:
     assert actions.count("record_payment") == 1
 
 
+@pytest.mark.both_databases
 async def test_invoice_numbers_run_without_gaps_across_tickets(api: Api) -> None:
     # R21: one invoice per chargeable job, numbered INV-<year>-<seq> without gaps; a job with
     # nothing to pay takes no number.
@@ -331,7 +331,6 @@ async def test_invoice_numbers_run_without_gaps_across_tickets(api: Api) -> None
 # --- carry-in under warranty (R8, R9) ---------------------------------------------------------
 
 
-@sqlite_only
 async def test_warranty_carry_in_is_free_and_closes_on_return(api: Api) -> None:
     # R9 invoices a *paid* carry-in on return (tests/api/test_carry_in.py); under warranty
     # the repair is recorded on the card but nothing is charged, and the return closes it.

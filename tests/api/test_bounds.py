@@ -20,7 +20,6 @@ from models.refusals import INVALID_DATA
 from models.ticket import InvoiceRequest
 from tests.api.conftest import Api, call_in_body
 
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 RESOLVE = {"work_summary": "fixed", "labor_minutes": 0, "parts": [], "customer_signature": "Li"}
 BIG = "9" * 30
 
@@ -42,6 +41,7 @@ def part(price: str, qty: int = 1, number: str = "P-1") -> dict[str, Any]:
     return {"part_no": number, "qty": qty, "unit_price": price}
 
 
+@pytest.mark.both_databases
 async def test_the_largest_accepted_amounts_are_invoiced_and_paid(api: Api, engine: Engine) -> None:
     # R21, on both databases: ten lines at the policy's 100,000.00 line limit make the
     # 1,000,000.00 a ticket may cost; that is invoiced, and the next step (payment) works.
@@ -58,7 +58,6 @@ async def test_the_largest_accepted_amounts_are_invoiced_and_paid(api: Api, engi
     assert paid.status_code == 200 and paid.json()["status"] == "closed", paid.text
 
 
-@sqlite_only
 async def test_amounts_above_the_policys_limits_are_refused_and_change_nothing(
     api: Api,
 ) -> None:
@@ -106,7 +105,6 @@ async def test_a_database_refusal_of_an_invoice_is_final_not_retried(engine: Eng
     assert refused.value.type == INVALID_DATA and refused.value.non_retryable
 
 
-@sqlite_only
 async def test_lists_and_texts_are_bounded(api: Api) -> None:
     tech = await api.as_user("tech1")
     tid = await on_site(api)
@@ -132,7 +130,6 @@ async def test_lists_and_texts_are_bounded(api: Api) -> None:
     assert await steps(api, tid) == before
 
 
-@sqlite_only
 async def test_an_error_names_the_field_and_never_echoes_the_value(api: Api) -> None:
     clerk = await api.as_user("clerk1")
     secret_like = "Z" * 100_000  # 100 kB in one field
@@ -149,7 +146,6 @@ async def test_an_error_names_the_field_and_never_echoes_the_value(api: Api) -> 
     assert refused.status_code == 422 and weak not in refused.text
 
 
-@sqlite_only
 async def test_a_request_body_above_the_limit_is_413_and_changes_nothing(api: Api) -> None:
     clerk = await api.as_user("clerk1")
     limit = api.settings.max_request_bytes
@@ -169,7 +165,6 @@ async def test_a_request_body_above_the_limit_is_413_and_changes_nothing(api: Ap
     assert streamed.status_code == 413
 
 
-@sqlite_only
 async def test_every_integer_a_client_sends_is_bounded(api: Api) -> None:
     admin = await api.as_user("admin")
     beyond_64_bits = str(2**64 + 1)
@@ -194,7 +189,6 @@ async def test_every_integer_a_client_sends_is_bounded(api: Api) -> None:
         assert answer.json()["errors"][0]["loc"][0] == "path"
 
 
-@sqlite_only
 async def test_the_status_is_told_before_the_body(api: Api) -> None:
     # shared/spec/api.md: a step the status does not allow answers 409 with the allowed
     # actions, even when its body is invalid too.
@@ -213,7 +207,6 @@ async def test_the_status_is_told_before_the_body(api: Api) -> None:
     assert unknown.status_code == 409, unknown.text
 
 
-@sqlite_only
 async def test_payment_methods_come_from_the_policy(api: Api) -> None:
     tech, acct = await api.users("tech1", "acct1")
     tid = await on_site(api)
@@ -230,7 +223,6 @@ async def test_payment_methods_come_from_the_policy(api: Api) -> None:
     assert cash.status_code == 200, cash.text
 
 
-@sqlite_only
 async def test_arriving_at_a_ticket_on_hold_says_so_and_how_to_resume(api: Api) -> None:
     clerk, disp, tech = await api.users("clerk1", "disp1", "tech1")
     tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
@@ -242,7 +234,6 @@ async def test_arriving_at_a_ticket_on_hold_says_so_and_how_to_resume(api: Api) 
     assert "on hold" in detail and "customer abroad" in detail and "'resume'" in detail
 
 
-@sqlite_only
 async def test_idempotency_keys_are_each_users_own(api: Api) -> None:
     clerk = await api.as_user("clerk1")
     director = await api.as_user("dir1")
@@ -271,7 +262,6 @@ async def test_idempotency_keys_are_each_users_own(api: Api) -> None:
     assert (await clerk.get(f"/tickets/{tid}")).json()["technician"] == "tech2"  # not again
 
 
-@sqlite_only
 async def test_an_idle_connection_is_kept_longer_than_clients_keep_theirs(api: Api) -> None:
     # The dropped POST under load (httpx.ReadError): the server closed an idle keep-alive
     # connection at the very moment a client sent its next request on it. Clients keep idle

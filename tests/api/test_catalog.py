@@ -14,6 +14,9 @@ from sqlalchemy.engine import Engine
 
 from tests.api.conftest import PASSWORD, Api
 
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
+
 TODAY = datetime.now(UTC).date()
 YEAR = datetime.now(UTC).year
 DAY = timedelta(days=1)

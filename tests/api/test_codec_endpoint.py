@@ -32,8 +32,6 @@ from tests.api.conftest import (
 )
 from worker import DATA_CONVERTER, connect
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 KEYS = (
     f"k2:{base64.b64encode(os.urandom(32)).decode()},k1:{base64.b64encode(os.urandom(32)).decode()}"
 )

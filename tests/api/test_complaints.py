@@ -13,6 +13,7 @@ import uuid
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus
@@ -202,6 +203,7 @@ async def test_serious_complaint_needs_the_vps_review_before_a_written_reply(
     assert serious.headers["X-Total-Count"] == "1" and serious.json()[0]["id"] == cid
 
 
+@pytest.mark.both_databases
 async def test_repeat_complaint_is_flagged_and_complaints_are_listed(
     api: Api, engine: Engine
 ) -> None:
@@ -239,6 +241,7 @@ async def test_repeat_complaint_is_flagged_and_complaints_are_listed(
     assert (await complain(clerk, tid, via="survey")).status_code == 422
 
 
+@pytest.mark.both_databases
 async def test_same_idempotency_key_records_one_complaint(api: Api, engine: Engine) -> None:
     # R26: a complaint recorded twice (a retried request) is one complaint.
     clerk = await api.as_user("clerk1")

@@ -3,12 +3,9 @@ Swagger UI and ReDoc render in a real Chromium from assets the app serves itself
 
 from __future__ import annotations
 
-import pytest
 from playwright.async_api import Browser, Request, expect
 
 from tests.api.conftest import Api
-
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def at_home(api: Api, url: str) -> bool:

@@ -8,11 +8,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.api.conftest import Api, call_in_body
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ST = Path(sys.executable).parent / "st"
 EXAMPLES_PER_OPERATION = 25
 # Operations that would end the run's own session: changing the admin's password (its own, or

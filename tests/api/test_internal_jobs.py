@@ -7,7 +7,6 @@ import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.conftest import PASSWORD, Api
 
@@ -74,7 +73,6 @@ async def test_supervisors_open_internal_jobs_that_are_free_when_resolved(api: A
     assert (await clerk.get("/invoices")).json() == []
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_front_office_and_field_roles_may_not_open_internal_jobs(api: Api) -> None:
     # R1: internal work is a supervisor's to open; a clerk, technician or accountant gets 403.
     for name in ("clerk1", "tech1", "acct1"):
@@ -86,7 +84,6 @@ async def test_front_office_and_field_roles_may_not_open_internal_jobs(api: Api)
     assert (await clerk.get("/tickets")).headers["X-Total-Count"] == "0"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_bad_internal_job_is_422_naming_the_field(api: Api) -> None:
     disp = await api.as_user("disp1")
     bad_category = await open_job(disp, category="sales_call")
@@ -100,7 +97,6 @@ async def test_a_bad_internal_job_is_422_naming_the_field(api: Api) -> None:
     assert (await disp.get("/tickets")).headers["X-Total-Count"] == "0"
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_the_same_idempotency_key_is_one_internal_job_even_after_it_closed(
     api: Api,
 ) -> None:

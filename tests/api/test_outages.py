@@ -404,7 +404,6 @@ def temporal_home() -> Iterator[Path]:
     shutil.rmtree(home, ignore_errors=True)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_temporal_outage_is_503_and_the_api_recovers_without_a_restart(
     engine: Engine, tmp_path: Path, temporal_home: Path
 ) -> None:

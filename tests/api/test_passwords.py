@@ -14,8 +14,6 @@ from api.throttle import Backoff
 from core import security as passwords
 from tests.api.conftest import PASSWORD, Api
 
-# Sign-ins do not depend on the database.
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 NEW_PASSWORD = "a-brand-new-password"
 
 
@@ -35,7 +33,6 @@ async def works(api: Api, token: str) -> bool:
     return answer.status_code == 200
 
 
-@sqlite_only
 async def test_a_user_changes_their_own_password_and_older_tokens_stop_working(api: Api) -> None:
     first, second = await api.token("clerk1"), await api.token("clerk1")
     wrong = await api.anonymous.post(
@@ -59,7 +56,6 @@ async def test_a_user_changes_their_own_password_and_older_tokens_stop_working(a
     assert (await sign_in(api, "clerk1", NEW_PASSWORD)).status_code == 200
 
 
-@sqlite_only
 async def test_a_new_password_is_checked_like_a_new_users(api: Api) -> None:
     token = await api.token("clerk1")
     short = await api.anonymous.post(
@@ -73,7 +69,6 @@ async def test_a_new_password_is_checked_like_a_new_users(api: Api) -> None:
     assert await works(api, token)
 
 
-@sqlite_only
 async def test_an_admin_reset_ends_the_users_tokens_at_once(api: Api) -> None:
     token = await api.token("tech1")
     admin = await api.as_user("admin")
@@ -91,7 +86,6 @@ async def test_an_admin_reset_ends_the_users_tokens_at_once(api: Api) -> None:
     assert missing.status_code == 404
 
 
-@sqlite_only
 async def test_deactivation_ends_the_users_tokens_and_reactivation_needs_a_new_sign_in(
     api: Api,
 ) -> None:
@@ -105,7 +99,6 @@ async def test_deactivation_ends_the_users_tokens_and_reactivation_needs_a_new_s
     assert (await sign_in(api, "disp1", PASSWORD)).status_code == 200
 
 
-@sqlite_only
 async def test_repeated_failures_for_a_username_back_off_with_429(api: Api) -> None:
     for _ in range(5):  # the free failures
         assert (await sign_in(api, "clerk1", "wrong-password")).status_code == 401
@@ -121,7 +114,6 @@ async def test_repeated_failures_for_a_username_back_off_with_429(api: Api) -> N
     assert (await sign_in(api, "clerk1", PASSWORD)).status_code == 200
 
 
-@sqlite_only
 async def test_repeated_failures_from_one_address_back_off_whatever_the_username(
     api: Api,
 ) -> None:
@@ -154,7 +146,6 @@ def test_backoff_forgets_the_oldest_keys_past_its_bound() -> None:
     assert [backoff.retry_after(k) for k in "abcd"] == [0, 1, 1, 1]
 
 
-@sqlite_only
 async def test_when_every_hashing_slot_is_taken_a_sign_in_waits_then_answers_503(
     api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -16,11 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.api.conftest import PASSWORD, Api, call_in_body
-
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 # One user per role; mgr1, vp1 and sales1 are created by the admin in each test.
 USER_OF = {

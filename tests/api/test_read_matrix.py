@@ -12,8 +12,6 @@ import pytest
 from tests.api.conftest import PASSWORD, Api, call_in_body
 from tests.api.test_permissions import EXTRA_USERS, USER_OF
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 EVERYONE = set(USER_OF)
 OFFICE = {"admin", "clerk", "dispatcher", "director", "manager"}
 # endpoint -> the roles that read it (200); every other role gets 403.

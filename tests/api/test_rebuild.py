@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from temporalio.testing import WorkflowEnvironment
@@ -24,6 +25,9 @@ from models.tables import (
     TimelineRecord,
 )
 from tests.api.conftest import Api, call_in_body
+
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
 
 READ_MODEL = (
     TimelineRecord,

@@ -15,7 +15,6 @@ from tests.api import test_codec_endpoint
 from tests.api.conftest import ADMIN_PASSWORD, PASSWORD, Api
 from tests.api.test_codec_endpoint import NAME, UI_ORIGIN, plain_payloads
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 # The API with payload keys, and CORS for UI_ORIGIN.
 encrypted_api = test_codec_endpoint.encrypted_api
 

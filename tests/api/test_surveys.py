@@ -274,6 +274,7 @@ async def test_the_page_form_answers_and_comes_back_with_thanks(
     assert again.status_code == 409 and "Already answered" in again.text
 
 
+@pytest.mark.both_databases
 async def test_a_hundred_resolved_tickets_get_a_hundred_cards(
     api: Api, inbox: Inbox, engine: Engine
 ) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import datetime
 
+import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
@@ -82,6 +83,7 @@ async def test_steps_on_a_closed_ticket_answer_409(api: Api) -> None:
     assert again.status_code == 409 and again.json()["allowed_actions"] == []
 
 
+@pytest.mark.both_databases
 async def test_same_idempotency_key_from_six_clients_makes_one_ticket(api: Api) -> None:
     # R3: registration is idempotent, even under concurrency.
     clerk = await api.as_user("clerk1")
@@ -176,6 +178,7 @@ async def test_paid_resolution_waits_for_payment(api: Api) -> None:
     assert rest.json()["status"] == "closed"
 
 
+@pytest.mark.both_databases
 async def test_list_filters_by_status_and_technician(api: Api) -> None:
     clerk, disp = await api.as_user("clerk1"), await api.as_user("disp1")
     ids = [(await clerk.post("/tickets", json=call_in_body())).json()["id"] for _ in range(3)]

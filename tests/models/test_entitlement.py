@@ -28,6 +28,9 @@ from models.tables import CustomerRecord as Customer
 from models.tables import ProductRecord as Product
 from store.catalog import ensure_product, facts_for_serial
 
+# The database matters here: run on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.both_databases
+
 TODAY = date(2026, 6, 15)
 DAY = timedelta(days=1)
 MARCH_31 = date(2026, 3, 31)

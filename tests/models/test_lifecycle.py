@@ -19,7 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import models.lifecycle as host_lifecycle
 import worker as worker_module
 from core.db import make_engine, migrate
-from models.lifecycle import Status, TransitionRefused, allowed_actions, next_status
+from models.lifecycle import Action, Status, TransitionRefused, allowed_actions, next_status
 from models.roles import acting_for, refusal
 from models.ticket import (
     BillingTerms,
@@ -307,3 +307,16 @@ async def test_ticket_workflow_registers_a_call_in_under_the_workers_sandbox(
         assert state.number is not None and state.number.startswith("T")
     finally:
         engine.dispose()
+
+
+def test_the_three_action_tables_name_the_same_actions() -> None:
+    # The lifecycle (what a status allows), the bodies (what a step carries) and the roles (who
+    # takes it) are three tables: a step in one and not the others is a step nobody can take.
+    from models.actions import ACTION_BODIES
+    from models.lifecycle import HUMAN_ACTIONS, TRANSITIONS
+    from models.roles import ACTION_ROLES
+
+    in_transitions = {str(t["trigger"]) for t in TRANSITIONS} - {Action.CLOSE}
+    assert in_transitions == set(HUMAN_ACTIONS)
+    assert set(ACTION_BODIES) == in_transitions
+    assert set(ACTION_ROLES) == in_transitions

@@ -258,6 +258,7 @@ async def test_visit_cannot_be_recorded_in_the_future(office: Office) -> None:
     await handle.terminate("test over")
 
 
+@pytest.mark.both_databases
 async def test_repeat_complaint_within_the_window_is_flagged(office: Office) -> None:
     # A2 (R26): a repeated complaint from the same customer about the same product is flagged
     # when it comes within the policy's window (90 days), not after it.

@@ -34,8 +34,6 @@ from tests.workflows.builders import act, register, ticket_start
 from worker import build_worker
 from workflows.ticket import TicketWorkflow
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The shipped office calendar, with the 2030 National Day week as a deployment lists it when
 # the `holidays` package does not know that year's official schedule yet: the package's

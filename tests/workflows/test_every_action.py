@@ -30,8 +30,6 @@ from worker import build_worker
 from workflows.ticket import TicketWorkflow
 
 # The table is about the lifecycle, not the database: SQLite is enough here.
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
 # Who takes each step on the happy path (the assigned technician is tech1).
 ACTORS: dict[str, tuple[str, list[str]]] = {
     "dispatch": ("disp1", ["dispatcher"]),

@@ -25,7 +25,6 @@ from worker import build_worker
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 TERMS = SurveyTerms(delay_hours=24, reminder_hours=48, expiry_hours=168)
 
 

@@ -97,6 +97,7 @@ async def test_refused_step_leaves_no_trace(
         ]
 
 
+@pytest.mark.both_databases
 async def test_concurrent_registrations_make_one_ticket(
     time_env: WorkflowEnvironment, engine: Engine, task_queue: str
 ) -> None:
