@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,8 +21,9 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.app import server as serve
 from core.config import Settings
+from core.security import hash_password
 from models.roles import Role
-from store.users import create_user
+from models.tables import User
 from worker import build_worker
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -114,13 +116,25 @@ def api_settings(
     return Settings(_env_file=None, **(values | overrides))  # type: ignore[call-arg]
 
 
+@functools.cache
+def password_hash() -> str:
+    """PASSWORD's hash, computed once: argon2 costs tens of milliseconds a user."""
+    return hash_password(PASSWORD)
+
+
 def add_staff(engine: Engine) -> None:
     """One user per role of STAFF, with PASSWORD."""
     with Session(engine) as db:
         for username, roles in STAFF.items():
-            create_user(
-                db, username=username, password=PASSWORD, full_name=username.title(), roles=roles
+            db.add(
+                User(
+                    username=username,
+                    full_name=username.title(),
+                    password_hash=password_hash(),
+                    roles=[str(role) for role in roles],
+                )
             )
+        db.commit()
 
 
 @asynccontextmanager
