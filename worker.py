@@ -33,6 +33,7 @@ from activities.billing import BillingActivities
 from activities.complaint import ComplaintActivities
 from activities.notify import NotifyActivities, senders_from
 from activities.projection import ProjectionActivities
+from activities.stock import StockActivities
 from activities.survey import SurveyActivities
 from core.codec import codec_from_setting
 from core.config import Settings
@@ -119,6 +120,7 @@ def build_worker(
     complaint = ComplaintActivities(engine)
     survey = SurveyActivities(engine, settings)
     notify = NotifyActivities(engine, senders_from(settings))
+    stock = StockActivities(engine)
     return Worker(
         client,
         task_queue=task_queue,
@@ -139,6 +141,10 @@ def build_worker(
             survey.complaint_number,
             notify.send_message,
             notify.notify_escalation,
+            stock.issue_stock,
+            stock.return_stock,
+            stock.price_parts,
+            stock.count_discount,
         ],
         activity_executor=ThreadPoolExecutor(max_concurrent_activities),
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
@@ -153,7 +159,8 @@ async def register_search_attributes(client: Client) -> None:
     """Registers the tickets' search attributes on the client's namespace (R16 and issue 3:
     the Web UI filters by them); already registered ones are left alone."""
     wanted = {
-        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD for key in SEARCH_ATTRIBUTE_KEYS
+        key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+        for key in SEARCH_ATTRIBUTE_KEYS
     }
     try:
         listed = await client.operator_service.list_search_attributes(

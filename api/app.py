@@ -14,12 +14,14 @@ from temporalio.client import Client
 from api.deps import Services
 from api.errors import document_errors, install_error_handlers
 from api.routes import (
+    approvals,
     auth,
     catalog,
     codec,
     complaints,
     escalations,
     health,
+    parts,
     reports,
     session,
     surveys,
@@ -74,8 +76,10 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         session,
         tickets,
         catalog,
+        parts,
         workshop,
         escalations,
+        approvals,
         complaints,
         reports,
         surveys,

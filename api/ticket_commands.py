@@ -25,7 +25,7 @@ from api.workflow_answers import field_errors, in_time, refused, unavailable
 from models.actions import ACTION_BODIES, ZONED_FIELDS
 from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions, refusal_message
-from models.policy import Policy, billing_terms, service_clock, survey_terms
+from models.policy import Policy, approval_terms, billing_terms, service_clock, survey_terms
 from models.refusals import (
     IDEMPOTENCY_KEY_REUSED,
     INVALID_PAYLOAD,
@@ -34,6 +34,7 @@ from models.refusals import (
     Refused,
     field_refused,
 )
+from models.tables import TicketRecord, facts_of
 from models.ticket import (
     ActionRequest,
     CallIn,
@@ -124,6 +125,7 @@ async def call_in(
         service_type=service_type.value,
         clock=service_clock(policy, request.zone, datetime.now(UTC)),
         survey=survey_terms(policy),
+        approval_terms=approval_terms(policy),
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,
@@ -206,7 +208,8 @@ def checked_step(
             INVALID_PAYLOAD, f"invalid '{action}' request", errors=field_errors(invalid)
         ) from None
     problem = None
-    if action == Action.RECORD_PAYMENT and data["method"] not in policy.billing.payment_methods:
+    paying = action in (Action.RECORD_PAYMENT, Action.TAKE_DEPOSIT)
+    if paying and data["method"] not in policy.billing.payment_methods:
         methods = ", ".join(policy.billing.payment_methods)
         problem = field_refused(
             "method", f"unknown payment method; the policy's methods are: {methods}"
@@ -236,20 +239,22 @@ def _refuse_status_first(db: Session, ticket_id: str, action: str) -> None:
     """Refuses `action` when the ticket is there and its status does not allow it."""
     row = tickets.visible(db, ticket_id)
     if row is not None:
-        refusal = status_refusal(Status(row.status), action, row.hold)
+        refusal = status_refusal(row, action)
         if refusal is not None:
             raise refusal
 
 
-def status_refusal(status: Status, action: str, hold: dict[str, Any] | None) -> Refused | None:
-    """The refusal of `action` on a ticket in `status` (on `hold`), or None if it is allowed."""
-    allowed = allowed_actions(status, on_hold=hold is not None)
+def status_refusal(row: TicketRecord, action: str) -> Refused | None:
+    """The refusal of `action` on the ticket of `row` as its status and facts stand, or None
+    if it is allowed."""
+    status, facts = Status(row.status), facts_of(row)
+    allowed = allowed_actions(status, facts)
     if action in allowed:
         return None
-    reason = hold.get("reason") if hold else None
+    reason = row.hold.get("reason") if row.hold else None
     return Refused(
         INVALID_TRANSITION,
-        refusal_message(status, action, reason),
+        refusal_message(status, action, facts, reason),
         allowed_actions=allowed,
     )
 
@@ -259,7 +264,7 @@ def ended_refusal(db: Session, ticket_id: str, action: str) -> Refused:
     row = tickets.visible(db, ticket_id)
     if row is None:
         return Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
-    refusal = status_refusal(Status(row.status), action, row.hold)
+    refusal = status_refusal(row, action)
     return refusal or Refused(
         INVALID_TRANSITION,
         f"action '{action}' is not allowed while the ticket is '{row.status}'",

@@ -12,10 +12,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.lifecycle import Action
 from models.values import MONEY_CEILING, MoneyIn, PartNumber, ShortText, Text
+from models.work_order import Party
 
 LaborMinutes = Annotated[int, Field(ge=0, le=10_000)]
 MAX_PARTS = 50
@@ -32,10 +33,21 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+PaymentMethod = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+"""One of the policy's `[billing] payment_methods`."""
+Quantity = Annotated[int, Field(gt=0, le=10_000)]
+
+
 class PartUsed(_Body):
     part_no: PartNumber
-    qty: int = Field(gt=0, le=10_000)
-    unit_price: MoneyIn
+    qty: Quantity
+    unit_price: MoneyIn | None = None
+    """Omitted: the list price the part was issued at to this ticket (R19)."""
+
+
+class PartAsked(_Body):
+    part_no: PartNumber
+    qty: Quantity
 
 
 class DispatchBody(_Body):
@@ -53,6 +65,8 @@ class ResolveBody(_Body):
     parts: list[PartUsed] = Field([], max_length=MAX_PARTS)
     customer_signature: ShortText
     collected_on_site: bool = False
+    margin_justification: Text | None = None
+    """R18: needed when the job's gross margin is below the policy's minimum."""
 
 
 class CarryInBody(_Body):
@@ -73,12 +87,13 @@ class InspectBody(_Body):
 
 class ReturnBody(_Body):
     customer_signature: ShortText
+    margin_justification: Text | None = None
+    """R18: needed when the job's gross margin is below the policy's minimum."""
 
 
 class RecordPaymentBody(_Body):
     amount: Annotated[Decimal, Field(gt=0, le=MONEY_CEILING, decimal_places=2)]
-    method: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
-    """One of the policy's `[billing] payment_methods`."""
+    method: PaymentMethod
 
 
 class CancelBody(_Body):
@@ -102,6 +117,67 @@ class PromiseBody(_Body):
     note: Text | None = None
 
 
+class IssuePartsBody(_Body):
+    """R19: parts out of the store against this ticket's work order."""
+
+    parts: list[PartAsked] = Field(min_length=1, max_length=MAX_PARTS)
+    reason: Text | None = None
+    """Why, for the sign-off parts beyond the quotation or a warranty claim need."""
+
+
+class ReturnPartsBody(_Body):
+    """R19: unused parts handed back to the store."""
+
+    parts: list[PartAsked] = Field(min_length=1, max_length=MAX_PARTS)
+    note: Text | None = None
+
+
+class QuoteBody(_Body):
+    """R19: the labour estimate and the parts, priced at list by the store."""
+
+    labor_minutes: LaborMinutes
+    parts: list[PartAsked] = Field([], max_length=MAX_PARTS)
+    note: Text | None = None
+
+
+class AcceptQuoteBody(_Body):
+    customer_signature: ShortText
+
+
+class DeclineQuoteBody(_Body):
+    reason: Text
+    customer_signature: ShortText | None = None
+
+
+class DiscountBody(_Body):
+    """R17: a percentage off this ticket's invoice, with the reason the director reads."""
+
+    percent: Annotated[Decimal, Field(gt=0, le=100, decimal_places=2)]
+    reason: Text
+
+
+class DecideResponsibilityBody(_Body):
+    """R20: who is responsible for the defect; `customer_share_percent` for a shared one."""
+
+    party: Party
+    customer_share_percent: Annotated[Decimal, Field(gt=0, lt=100, decimal_places=2)] | None = None
+    reason: Text
+
+    @model_validator(mode="after")
+    def _share_when_shared(self) -> DecideResponsibilityBody:
+        shared = self.party == Party.SHARED
+        if shared != (self.customer_share_percent is not None):
+            raise ValueError("customer_share_percent is given for a shared responsibility only")
+        return self
+
+
+class TakeDepositBody(_Body):
+    """R19: a deposit on a warranty claim, refunded when the parts are fitted."""
+
+    amount: Annotated[Decimal, Field(gt=0, le=MONEY_CEILING, decimal_places=2)]
+    method: PaymentMethod
+
+
 ACTION_BODIES: dict[str, type[_Body]] = {
     Action.DISPATCH: DispatchBody,
     Action.ARRIVE: ArriveBody,
@@ -115,4 +191,12 @@ ACTION_BODIES: dict[str, type[_Body]] = {
     Action.HOLD: HoldBody,
     Action.RESUME: ResumeBody,
     Action.PROMISE: PromiseBody,
+    Action.ISSUE_PARTS: IssuePartsBody,
+    Action.RETURN_PARTS: ReturnPartsBody,
+    Action.QUOTE: QuoteBody,
+    Action.ACCEPT_QUOTE: AcceptQuoteBody,
+    Action.DECLINE_QUOTE: DeclineQuoteBody,
+    Action.DISCOUNT: DiscountBody,
+    Action.DECIDE_RESPONSIBILITY: DecideResponsibilityBody,
+    Action.TAKE_DEPOSIT: TakeDepositBody,
 }

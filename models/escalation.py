@@ -27,6 +27,8 @@ class EscalationKind(StrEnum):
     REPAIR_OVERDUE = "repair_overdue"
     COMPLAINT = "complaint"
     SERIOUS_COMPLAINT = "serious_complaint"
+    APPROVAL_OVERDUE = "approval_overdue"
+    DISCOUNT_GRANTED = "discount_granted"
 
 
 K, R = EscalationKind, Role
@@ -39,6 +41,9 @@ OWNERS: dict[EscalationKind, tuple[Role, ...]] = {
     K.REPAIR_OVERDUE: (R.DIRECTOR,),  # R10: the service director, at once
     K.COMPLAINT: (R.DIRECTOR,),  # R26: visited by the director or a designee
     K.SERIOUS_COMPLAINT: (R.VP,),  # R25: the VP reviews at once
+    # R16-R20: the next role of the approval chain (named when raised; the director by default).
+    K.APPROVAL_OVERDUE: (R.DIRECTOR,),
+    K.DISCOUNT_GRANTED: (R.DIRECTOR,),  # R17: each discount reported to the service director
 }
 ACKNOWLEDGE_UPDATE = "acknowledge"
 # Besides the owners, a director or an admin may acknowledge any escalation.
@@ -74,8 +79,10 @@ def new_escalation(
     raised_at: datetime,
     due_at: datetime | None,
     details: dict[str, Any] | None = None,
+    owners: tuple[str, ...] | None = None,
 ) -> Escalation:
-    owners = OWNERS[kind]
+    """An escalation owned by `owners` (the first owns it), or by its kind's (OWNERS)."""
+    roles = owners or tuple(role.value for role in OWNERS[kind])
     return Escalation(
         id=id,
         kind=kind.value,
@@ -83,8 +90,8 @@ def new_escalation(
         workflow_id=workflow_id,
         raised_at=raised_at,
         due_at=due_at,
-        owner_role=owners[0].value,
-        notify_roles=[role.value for role in owners],
+        owner_role=roles[0],
+        notify_roles=list(roles),
         details=details or {},
     )
 

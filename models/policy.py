@@ -1,5 +1,5 @@
-"""The policy file (TOML): calendars, zones, deadlines, billing, survey timing and complaints
-(R12, R13, R16, R21, R22, R26).
+"""The policy file (TOML): calendars, zones, deadlines, billing, discounts, quotations,
+warranty and authority limits, survey timing and complaints (R12, R13, R16–R22, R26).
 
 A policy loads whole or not at all: any problem raises PolicyError naming file, key and
 problem, so a bad file stops start-up instead of half-loading.
@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from models.approvals import ApprovalKind, ApprovalTerms, Band
+from models.roles import Role
 from models.ticket import BillingTerms, ServiceClock, SurveyTerms
 from models.values import MONEY_CEILING
 from models.worktime import WorkCalendar
@@ -161,6 +163,10 @@ class Billing(_Strict):
     payment_methods: list[PaymentMethod] = Field(
         ["cash", "card", "transfer", "cheque"], min_length=1, max_length=20
     )
+    # R18: what an hour of labour costs the company, and the least gross margin a job may be
+    # invoiced at without the director's approval.
+    labour_cost_per_hour: Decimal = Field(Decimal("60.00"), ge=0, le=1_000_000, decimal_places=2)
+    min_gross_margin: Decimal = Field(Decimal("0.30"), ge=0, lt=1, decimal_places=4)
 
     @field_validator("max_ticket_amount")
     @classmethod
@@ -169,6 +175,77 @@ class Billing(_Strict):
         if line is not None and ceiling < line:
             raise ValueError(f"must be at least max_line_amount ({line})")
         return ceiling
+
+
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, le=MONEY_CEILING, decimal_places=2)]
+
+
+class Discounts(_Strict):
+    # R17: what a service advisor grants on their own authority, per discount and per week.
+    advisor_max_percent: Percent = Decimal("10")
+    advisor_per_week: int = Field(5, ge=0, le=10_000)
+
+
+class Quotations(_Strict):
+    # R19: the service types whose workshop repairs wait for an accepted quotation, and what
+    # the customer pays for the diagnosis when they decline it.
+    required_for: list[Literal["paid", "warranty", "contract"]] = ["paid"]
+    diagnosis_fee: Money = Decimal("50.00")
+
+
+class Warranty(_Strict):
+    # R19: a warranty-claim order above this needs the after-sales director's countersignature.
+    countersign_above: Money = Decimal("2000.00")
+    # R20: who decides the responsibility for a defect under warranty.
+    responsibility_roles: list[Role] = Field([Role.MANAGER, Role.DIRECTOR], min_length=1)
+
+
+class PolicyBand(_Strict):
+    role: Role
+    up_to: Money | None = None
+    """The largest amount this role decides (the percent, for a discount); none: any."""
+
+
+DEFAULT_BANDS: dict[ApprovalKind, list[PolicyBand]] = {
+    ApprovalKind.DISCOUNT: [PolicyBand(role=Role.DIRECTOR)],
+    ApprovalKind.LOW_MARGIN: [PolicyBand(role=Role.DIRECTOR)],
+    ApprovalKind.ADDED_PARTS: [PolicyBand(role=Role.MANAGER)],
+    ApprovalKind.WARRANTY_CLAIM: [PolicyBand(role=Role.MANAGER)],
+    ApprovalKind.WARRANTY_COUNTERSIGN: [PolicyBand(role=Role.VP)],
+}
+
+
+class Approvals(_Strict):
+    # R16: working hours an approval may wait before it goes to the next role of the chain.
+    escalate_after_hours: float = Field(4, gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    chain: list[Role] = Field(
+        [Role.CLERK, Role.MANAGER, Role.DIRECTOR, Role.VP], min_length=1, max_length=len(Role)
+    )
+    # Per kind, amount bands in ascending order, each naming the role that decides.
+    bands: dict[ApprovalKind, list[PolicyBand]] = DEFAULT_BANDS
+
+    @field_validator("chain")
+    @classmethod
+    def _each_role_once(cls, chain: list[Role]) -> list[Role]:
+        if len(set(chain)) != len(chain):
+            raise ValueError("a role appears twice")
+        return chain
+
+    @model_validator(mode="after")
+    def _bands_cover_every_amount(self) -> Approvals:
+        for kind, bands in self.bands.items():
+            if not bands:
+                raise ValueError(f"bands.{kind}: at least one band")
+            limits = [band.up_to for band in bands[:-1]]
+            if None in limits or limits != sorted(limits):  # type: ignore[type-var]
+                raise ValueError(f"bands.{kind}: bands must rise, the last one without up_to")
+            if bands[-1].up_to is not None:
+                raise ValueError(f"bands.{kind}: the last band has no up_to (any amount)")
+            for band in bands:
+                if band.role not in self.chain:
+                    raise ValueError(f"bands.{kind}: role '{band.role}' is not in the chain")
+        return self
 
 
 class Deadlines(_Strict):
@@ -207,6 +284,10 @@ class Policy(_Strict):
     billing: Billing = Billing()
     survey: Survey = Survey()
     complaints: Complaints = Complaints()
+    discounts: Discounts = Discounts()
+    quotations: Quotations = Quotations()
+    warranty: Warranty = Warranty()
+    approvals: Approvals = Approvals()
     _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -302,4 +383,27 @@ def survey_terms(policy: Policy) -> SurveyTerms:
         reminder_hours=policy.survey.reminder_hours,
         expiry_hours=policy.survey.expiry_hours,
         repeat_window_days=policy.complaints.repeat_window_days,
+    )
+
+
+def approval_terms(policy: Policy) -> ApprovalTerms:
+    """R17-R20: the money rules and authority limits a ticket is called in with; a later
+    policy change touches neither the ticket nor a pending approval's approver."""
+    bands = DEFAULT_BANDS | policy.approvals.bands
+    return ApprovalTerms(
+        bands={
+            kind.value: [Band(band.role.value, band.up_to) for band in kind_bands]
+            for kind, kind_bands in bands.items()
+        },
+        chain=[role.value for role in policy.approvals.chain],
+        escalate_after_hours=policy.approvals.escalate_after_hours,
+        discount_max_percent=policy.discounts.advisor_max_percent,
+        discounts_per_week=policy.discounts.advisor_per_week,
+        min_gross_margin=policy.billing.min_gross_margin,
+        labour_cost_per_hour=policy.billing.labour_cost_per_hour,
+        quotation_for=list(policy.quotations.required_for),
+        diagnosis_fee=policy.quotations.diagnosis_fee,
+        countersign_above=policy.warranty.countersign_above,
+        responsibility_roles=[role.value for role in policy.warranty.responsibility_roles],
+        office_timezone=policy.office_timezone,
     )

@@ -18,6 +18,8 @@ class Role(StrEnum):
     VP = "vp"
     ACCOUNTANT = "accountant"
     SALES = "sales"
+    STOREKEEPER = "storekeeper"
+    """Keeps the parts store: the price list, stock receipts, parts issued and returned (R19)."""
 
 
 R = Role
@@ -35,10 +37,29 @@ ACTION_ROLES: dict[str, frozenset[Role]] = {
         for a in (Action.HOLD, Action.RESUME, Action.PROMISE)
     },
     **{a: frozenset({R.TECHNICIAN, R.DIRECTOR, R.ADMIN}) for a in TECHNICIAN_ACTIONS},
+    # R19: the technician asks for parts (their own tickets only), the store issues them.
+    Action.ISSUE_PARTS: frozenset({R.TECHNICIAN, R.STOREKEEPER, R.MANAGER, R.DIRECTOR, R.ADMIN}),
+    # R19: unused parts go back only when the store has them in hand.
+    Action.RETURN_PARTS: frozenset({R.STOREKEEPER, R.ADMIN}),
+    Action.QUOTE: frozenset({R.TECHNICIAN, R.MANAGER, R.DIRECTOR, R.ADMIN}),
+    # R19: the customer's answer to the quotation, recorded with their signature.
+    **{
+        a: frozenset({R.CLERK, R.MANAGER, R.DIRECTOR, R.ADMIN})
+        for a in (Action.ACCEPT_QUOTE, Action.DECLINE_QUOTE)
+    },
+    # R17: the advisor grants within limits; anyone else's discount goes to the director.
+    Action.DISCOUNT: frozenset({R.CLERK, R.MANAGER, R.DIRECTOR, R.ADMIN}),
+    # R20: the roles the policy may name; the ticket's terms name the ones that decide.
+    Action.DECIDE_RESPONSIBILITY: frozenset({R.MANAGER, R.DIRECTOR, R.VP}),
+    Action.TAKE_DEPOSIT: frozenset({R.CLERK, R.ACCOUNTANT, R.ADMIN}),
 }
+# Steps a technician (with no other role) takes only on the tickets assigned to them.
+OWN_TICKET_ACTIONS = frozenset({Action.ISSUE_PARTS, Action.QUOTE})
 CALL_IN_ROLES = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.ADMIN})
 INTERNAL_JOB_ROLES = frozenset({R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
 SUPERVISING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
+# R19: who keeps the parts store: the price list, receipts, imports.
+STORE_ROLES = frozenset({R.STOREKEEPER, R.ADMIN})
 # R24: who reads any technician's monthly appraisal (a technician reads their own).
 APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 # api.md: who sees a customer's secret survey link (to resend it, or take answers by phone).
@@ -61,6 +82,10 @@ class Reading(StrEnum):
     COMPLAINTS = "complaints"
     CATALOG = "catalog"
     """Customers, products and maintenance contracts (R2)."""
+    PARTS = "parts"
+    """The price list and stock on hand (R19)."""
+    APPROVALS = "approvals"
+    """Every approval and its decision (R17-R20); a ticket's own are on the ticket."""
 
 
 FRONT_OFFICE = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
@@ -72,6 +97,8 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
     Reading.ESCALATIONS: frozenset(Role) - {R.TECHNICIAN, R.ACCOUNTANT},
     Reading.COMPLAINTS: FRONT_OFFICE | {R.VP},
     Reading.CATALOG: FRONT_OFFICE | {R.SALES, R.ACCOUNTANT},
+    Reading.PARTS: frozenset(Role),
+    Reading.APPROVALS: frozenset(Role) - {R.TECHNICIAN, R.SALES},
 }
 
 
@@ -95,12 +122,12 @@ def refusal(action: str, actor: str, roles: Iterable[str], technician: str | Non
     roles = set(roles)
     if (why := missing_role(action, roles)) is not None:
         return why
-    if action in TECHNICIAN_ACTIONS and not SUPERVISING_ROLES.intersection(roles):
-        if actor != technician:
-            assigned = f"'{technician}'" if technician else "nobody yet"
-            return (
-                f"'{action}' is for the assigned technician; this ticket is assigned to {assigned}"
-            )
+    assigned_only = (
+        action in TECHNICIAN_ACTIONS and not SUPERVISING_ROLES.intersection(roles)
+    ) or (action in OWN_TICKET_ACTIONS and own_tickets_only(roles))
+    if assigned_only and actor != technician:
+        assigned = f"'{technician}'" if technician else "nobody yet"
+        return f"'{action}' is for the assigned technician; this ticket is assigned to {assigned}"
     return None
 
 

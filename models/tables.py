@@ -1,18 +1,22 @@
 """SQLModel tables: users, the read model of tickets (their timeline, workshop papers, invoices,
-payments, escalations, surveys, complaints), the notifications outbox, and the records behind
-the entitlement check (customers, products, contracts)."""
+payments, escalations, approvals, surveys, complaints), the notifications outbox, the records
+behind the entitlement check (customers, products, contracts) and the parts store (its price
+list, stock and every movement, R19)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic_core import to_jsonable_python
 from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
+from models.lifecycle import TicketFacts
 from models.ticket import TicketState
 
 
@@ -97,6 +101,9 @@ class TicketRecord(SQLModel, table=True):
     resolution_promised_by: datetime | None = _when(nullable=True)
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     invoice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    work_order: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """R17-R20: quotation, parts, discount, responsibility, deposit and the ticket's facts;
+    None for tickets called in before work orders existed."""
     amount_due: Decimal = _money()
     amount_paid: Decimal = _money()
     registered_by: str = Field(max_length=64)
@@ -235,6 +242,34 @@ class EscalationRecord(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     acknowledged_at: datetime | None = _when(nullable=True)
     acknowledged_by: str | None = Field(default=None, max_length=64)
+
+
+class ApprovalRecord(SQLModel, table=True):
+    """R17-R20: one approval a ticket asked for, and its decision; owned by the ticket's
+    workflow."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        Index("ix_approvals_status_requested", "status", "requested_at"),
+        Index("ix_approvals_ticket", "ticket_id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=32)
+    ticket_id: str = Field(max_length=64)
+    ticket_number: str = Field(max_length=32)
+    workflow_id: str = Field(max_length=128)
+    requested_by: str = Field(max_length=64)
+    requested_at: datetime = _when(nullable=False)
+    amount: Decimal = _money()
+    reason: str
+    approver_roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    due_at: datetime | None = _when(nullable=True)
+    status: str = Field(max_length=16)
+    decided_by: str | None = Field(default=None, max_length=64)
+    decided_at: datetime | None = _when(nullable=True)
+    note: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
 class NotificationRecord(SQLModel, table=True):
@@ -377,6 +412,71 @@ class ContractRecord(SQLModel, table=True):
     updated_at: datetime = _stamp()
 
 
+class PartRecord(SQLModel, table=True):
+    """R19: one part of the price list, with the stock on hand (never below zero)."""
+
+    __tablename__ = "parts"
+    __table_args__ = (CheckConstraint("stock_on_hand >= 0", name="ck_parts_stock"),)
+
+    part_no: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    unit_cost: Decimal = _money()
+    list_price: Decimal = _money()
+    stock_on_hand: int = 0
+    active: bool = True
+    """False once discontinued: off the price list, its history kept."""
+    created_at: datetime = _stamp()
+    updated_at: datetime = _stamp()
+
+
+class StockMovementRecord(SQLModel, table=True):
+    """R19: every change of a part's stock: received, issued to a ticket, returned from one,
+    counted. `key` makes a ticket's movement idempotent (one per key and part)."""
+
+    __tablename__ = "stock_movements"
+    __table_args__ = (
+        UniqueConstraint("key", "part_no", name="uq_stock_movements_key_part"),
+        Index("ix_stock_movements_part", "part_no", "at"),
+        Index("ix_stock_movements_ticket", "ticket_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    part_no: str = Field(foreign_key="parts.part_no", max_length=64)
+    kind: str = Field(max_length=16)
+    qty: int
+    """Signed: into the store positive, out of it negative."""
+    ticket_id: str | None = Field(default=None, max_length=64)
+    key: str | None = Field(default=None, max_length=160)
+    unit_cost: Decimal = _money()
+    list_price: Decimal = _money()
+    actor: str = Field(max_length=64)
+    note: str | None = None
+    at: datetime = _when(nullable=False)
+
+
+class DiscountWeekRecord(SQLModel, table=True):
+    """R17: how many discounts an advisor granted on their own authority in one office
+    week (Monday's date)."""
+
+    __tablename__ = "discount_weeks"
+
+    advisor: str = Field(primary_key=True, max_length=64)
+    week: date = Field(primary_key=True)
+    granted: int = 0
+
+
+class DiscountGrantRecord(SQLModel, table=True):
+    """R17: one discount counted against an advisor's week, once per ticket step."""
+
+    __tablename__ = "discount_grants"
+
+    key: str = Field(primary_key=True, max_length=160)
+    advisor: str = Field(max_length=64)
+    week: date
+    granted: bool
+    at: datetime = _when(nullable=False)
+
+
 def ticket_values(state: TicketState) -> dict[str, Any]:
     call_in = state.call_in
     return {
@@ -399,6 +499,7 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "carried_over_at": state.carried_over_at,
         "resolution_promised_by": state.resolution_promised_by,
         "invoice": _invoice_summary(state),
+        "work_order": _work_order_summary(state),
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
         "created_at": state.created_at,
@@ -422,3 +523,22 @@ def _hold_summary(state: TicketState) -> dict[str, Any] | None:
     if hold is None:
         return None
     return {"since": hold.since.isoformat(), "reason": hold.reason, "by": hold.by}
+
+
+def _work_order_summary(state: TicketState) -> dict[str, Any] | None:
+    """R17-R20 as the ticket shows them, with the facts its allowed actions depend on."""
+    order = state.work_order
+    if order is None:
+        return None
+    facts = asdict(state.facts())
+    del facts["on_hold"]  # the `hold` column says it
+    summary: dict[str, Any] = to_jsonable_python(order.summary(state.service_type))
+    return summary | {"facts": facts}
+
+
+def facts_of(row: TicketRecord) -> TicketFacts:
+    """The facts a ticket's row was projected with (its allowed actions depend on them)."""
+    on_hold = row.hold is not None
+    if row.work_order is None:
+        return TicketFacts(on_hold=on_hold)
+    return TicketFacts(on_hold=on_hold, **row.work_order["facts"])

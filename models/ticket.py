@@ -12,8 +12,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from models.approvals import ApprovalTerms
 from models.escalation import Escalation
-from models.lifecycle import Status
+from models.lifecycle import Status, TicketFacts
+from models.work_order import WorkOrder
 from models.worktime import WorkCalendar
 
 
@@ -179,6 +181,8 @@ class TicketStart:
     clock: ServiceClock | None = None
     """None for tickets called in before deadlines existed."""
     survey: SurveyTerms | None = None
+    approval_terms: ApprovalTerms | None = None
+    """R17-R20; None for tickets called in before work orders existed."""
     resumed: TicketState | None = None
     """The whole state, when the ticket continues as new."""
 
@@ -243,9 +247,31 @@ class TicketState:
     survey_started: bool = False
     timezone: str = "UTC"
     """The zone of the ticket's calendar: its number's year and entitlement date are local."""
+    work_order: WorkOrder | None = None
+    """R17-R20: quotation, parts, discount, responsibility, approvals."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     """Every step so far: the read model can be rebuilt from the state alone."""
     seq: int = 0
+
+    def facts(self) -> TicketFacts:
+        """What the ticket's allowed steps depend on besides its status."""
+        order = self.work_order
+        if order is None:
+            return TicketFacts(on_hold=self.hold is not None)
+        quotation = order.quotation
+        offered = quotation is not None and quotation.status == "offered"
+        return TicketFacts(
+            on_hold=self.hold is not None,
+            money_rules=True,
+            quote_pending=order.quotation_required(self.service_type)
+            and self.status is Status.CARRIED_IN
+            and (quotation is None or offered),
+            quoted=offered,
+            responsibility_pending=self.service_type == "warranty" and order.responsibility is None,
+            invoice_waiting=order.held_invoice is not None,
+            paid=self.service_type == "paid",
+            claim=order.warranty_claims(self.service_type),
+        )
 
 
 @dataclass

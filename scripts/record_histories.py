@@ -2,9 +2,10 @@
 complaint one of them leads to.
 
 Run before changing a workflow and keep the files it writes:
-`python -m scripts.record_histories v4` (the prefix names the workflows' version).
+`python -m scripts.record_histories v5` (the prefix names the workflows' version).
 Old files stay: they are the executions that may still be running in production.
-Tickets are called in as the API does now: with the policy's deadlines and survey terms.
+Tickets are called in as the API does now: with the policy's deadlines, survey terms and
+approval terms (R17-R20), against a store holding the parts P1 and P2.
 """
 
 import asyncio
@@ -12,15 +13,19 @@ import sys
 import tempfile
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
+from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, migrate
+from models.approvals import DECIDE_UPDATE, DecisionRequest
 from models.complaint import ComplaintAction
 from models.escalation import AcknowledgeRequest
-from models.policy import load_policy, service_clock
+from models.policy import approval_terms, load_policy, service_clock
 from models.survey import SurveyAnswer
+from models.tables import PartRecord
 from models.ticket import SurveyTerms
 from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
@@ -31,8 +36,12 @@ from workflows.ticket import TicketWorkflow
 TEST_SERVER = str(Path(sys.executable).parent / "temporal-test-server")
 HISTORY_DIR = Path(__file__).resolve().parent.parent / "tests" / "workflows" / "histories"
 SLEEP, ACKNOWLEDGE_ALL = "(sleep)", "(acknowledge all)"
+APPROVE_ALL, PAY_IN_FULL = "(approve every pending approval)", "(pay what is due)"
+# part_no: (unit cost, list price)
+STORE = {"P1": ("10.00", "30.00"), "P2": ("250.00", "300.00")}
 INTERNAL = "internal_job_with_deadlines"
 SURVEYED = "on_site_free_closed"  # its survey card is answered with a complaint
+PART_1 = {"part_no": "P1", "qty": 1}
 HISTORIES = {
     # R1: an internal job, called in while internal jobs still had the zone's arrival clock.
     INTERNAL: [
@@ -85,6 +94,8 @@ HISTORIES = {
             ["technician"],
             {"customer_signature": "Li", "promised_by": "2030-01-01T00:00:00+00:00"},
         ),
+        ("quote", "tech1", ["technician"], {"labor_minutes": 60}),
+        ("accept_quote", "c", ["clerk"], {"customer_signature": "Li"}),
         (
             "record_repair",
             "tech1",
@@ -103,6 +114,53 @@ HISTORIES = {
         ("record_payment", "a", ["accountant"], {"amount": "120.00", "method": "cash"}),
     ],
     "cancelled": [("cancel", "c", ["clerk"], {"reason": "customer fixed it"})],
+    # R17, R19: a quoted carry-in, a part beyond the quotation signed off, a discount beyond
+    # the advisor's limit approved.
+    "work_order_approved": [
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        (
+            "carry_in",
+            "tech1",
+            ["technician"],
+            {"customer_signature": "Li", "promised_by": "2030-01-01T00:00:00+00:00"},
+        ),
+        ("quote", "tech1", ["technician"], {"labor_minutes": 60, "parts": [PART_1]}),
+        ("accept_quote", "c", ["clerk"], {"customer_signature": "Li"}),
+        ("issue_parts", "tech1", ["technician"], {"parts": [PART_1]}),
+        ("issue_parts", "tech1", ["technician"], {"parts": [PART_1, PART_1]}),
+        ("discount", "clerk1", ["clerk"], {"percent": "15", "reason": "second visit"}),
+        (APPROVE_ALL, "dir1", ["director", "manager"], {}),
+        (
+            "record_repair",
+            "tech1",
+            ["technician"],
+            {"labor_minutes": 60, "parts": [{"part_no": "P1", "qty": 2}], "notes": "a"},
+        ),
+        ("inspect", "dir1", ["director"], {"passed": True, "notes": "ok"}),
+        ("return_parts", "s", ["storekeeper"], {"parts": [PART_1]}),
+        ("return", "tech1", ["technician"], {"customer_signature": "Li"}),
+        (PAY_IN_FULL, "a", ["accountant"], {}),
+    ],
+    # R18: below the minimum margin, invoiced once the director approves.
+    "low_margin_approved": [
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        ("issue_parts", "tech1", ["technician"], {"parts": [{"part_no": "P2", "qty": 1}]}),
+        (
+            "resolve",
+            "tech1",
+            ["technician"],
+            {
+                **RESOLVE_FREE,
+                "labor_minutes": 60,
+                "parts": [{"part_no": "P2", "qty": 1}],
+                "margin_justification": "price rose",
+            },
+        ),
+        (APPROVE_ALL, "dir1", ["director"], {}),
+        (PAY_IN_FULL, "a", ["accountant"], {}),
+    ],
 }
 
 
@@ -149,6 +207,39 @@ async def record_survey_and_complaint(env: WorkflowEnvironment, ticket_id: str, 
         (out / f"{sys.argv[1]}-{kind}-answered_with_complaint.json").write_text(history.to_json())
 
 
+def stock(engine) -> None:
+    with Session(engine) as db:
+        for part_no, (cost, price) in STORE.items():
+            db.add(
+                PartRecord(
+                    part_no=part_no,
+                    name=part_no,
+                    unit_cost=Decimal(cost),
+                    list_price=Decimal(price),
+                    stock_on_hand=100,
+                )
+            )
+        db.commit()
+
+
+async def take(handle, action: str, actor: str, roles: list[str], data: dict) -> None:
+    """One step of a recorded ticket: a person's action, or one of the pseudo-steps."""
+    state = await handle.query(TicketWorkflow.state_query)
+    if action == ACKNOWLEDGE_ALL:
+        for escalation in state.escalations:
+            request = AcknowledgeRequest(escalation.id, actor, roles)
+            await handle.execute_update(TicketWorkflow.acknowledge, request)
+    elif action == APPROVE_ALL:
+        for approval in state.work_order.pending():
+            decision = DecisionRequest(approval.id, actor, roles, True, "ok")
+            await handle.execute_update(DECIDE_UPDATE, decision)
+    elif action == PAY_IN_FULL:
+        due = {"amount": str(state.amount_due - state.amount_paid), "method": "cash"}
+        await handle.execute_update(TicketWorkflow.act, act("record_payment", actor, roles, **due))
+    else:
+        await handle.execute_update(TicketWorkflow.act, act(action, actor, roles, **data))
+
+
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=TEST_SERVER,
@@ -156,6 +247,8 @@ async def main():
     )
     engine = make_engine(f"sqlite:///{tempfile.mkdtemp()}/record.db")
     migrate(engine)
+    stock(engine)
+    policy = load_policy(None)
     out = HISTORY_DIR
     async with env:
         await register_search_attributes(env.client)
@@ -163,8 +256,8 @@ async def main():
             for name, steps in HISTORIES.items():
                 now = await env.get_current_time()
                 start = replace(
-                    ticket_start(),
-                    clock=service_clock(load_policy(None), "urban", now),
+                    ticket_start(approval_terms=approval_terms(policy)),
+                    clock=service_clock(policy, "urban", now),
                     survey=SurveyTerms(),
                     service_type="internal" if name == INTERNAL else "paid",
                 )
@@ -176,15 +269,8 @@ async def main():
                 for action, actor, roles, data in steps:
                     if action == SLEEP:
                         await sleep_days(env, data["days"])
-                    elif action == ACKNOWLEDGE_ALL:
-                        state = await handle.query(TicketWorkflow.state_query)
-                        for escalation in state.escalations:
-                            request = AcknowledgeRequest(escalation.id, actor, roles)
-                            await handle.execute_update(TicketWorkflow.acknowledge, request)
                     else:
-                        await handle.execute_update(
-                            TicketWorkflow.act, act(action, actor, roles, **data)
-                        )
+                        await take(handle, action, actor, roles, data)
                 final = await handle.result()
                 print(name, final.status)
                 history = await handle.fetch_history()

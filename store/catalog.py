@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, decide
 from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
 from models.tables import ContractRecord, CustomerRecord, ProductRecord, utcnow
-from store.sql import NEXT_VALUE, insert_missing, page
+from store.sql import NEXT_VALUE, contains, insert_missing, page
 
 # --- the entitlement check's reads, on the caller's connection (R2) --------------------------
 
@@ -153,14 +153,8 @@ def find_customers(
     if phone is not None:
         query = query.where(col(CustomerRecord.phone) == phone.strip())
     if name is not None:
-        query = query.where(
-            col(CustomerRecord.name).ilike(f"%{_like_escaped(name.strip())}%", "\\")
-        )
+        query = query.where(contains(CustomerRecord.name, name.strip()))
     return page(session, query, [col(CustomerRecord.name), col(CustomerRecord.id)], limit, offset)
-
-
-def _like_escaped(fragment: str) -> str:
-    return fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def customer_products(session: Session, customer_id: int) -> list[ProductRecord]:

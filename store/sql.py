@@ -1,4 +1,5 @@
-"""What every store module shares: pages of rows, idempotent writes, gapless counters."""
+"""What every store module shares: pages of rows, searches by part of a text, idempotent writes,
+gapless counters."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 NEXT_VALUE = text(
     "INSERT INTO counters (name, value) VALUES (:name, 1) "
@@ -23,6 +24,13 @@ def page(
     total = session.exec(select(func.count()).select_from(query.subquery())).one()
     rows = session.exec(query.order_by(*order).limit(limit).offset(offset)).all()
     return list(rows), int(total)
+
+
+def contains(column: Any, fragment: str) -> Any:
+    """`column` contains `fragment`, whatever the case; `%` and `_` in it are characters, not
+    wildcards."""
+    escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return col(column).ilike(f"%{escaped}%", "\\")
 
 
 def next_value(connection: Connection, name: str) -> int:

@@ -35,6 +35,7 @@ from models.tables import (
 )
 from models.ticket import Registration, TicketState, TimelineEntry
 from models.worktime import local
+from store.approvals import project_approvals
 from store.catalog import ensure_product, facts_for_serial
 from store.escalations import project_escalations
 from store.sql import insert_missing, next_value, page, upsert
@@ -223,6 +224,7 @@ def project_step(connection: Connection, state: TicketState, entry: TimelineEntr
     if newest:
         _project_workshop(connection, state)
         project_escalations(connection, state.escalations)
+        project_approvals(connection, state)
     _project_assignment(connection, state.ticket_id, state.technician)
     upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
 
@@ -250,6 +252,7 @@ def rebuild(connection: Connection, state: TicketState) -> None:
         )
     _project_workshop(connection, state)
     project_escalations(connection, state.escalations)
+    project_approvals(connection, state)
     for entry in state.timeline:
         upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
         if entry.action == "dispatch":

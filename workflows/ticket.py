@@ -1,5 +1,6 @@
 """The ticket workflow: one repair ticket from call-in to closure (R3–R11, R21), keeping
-its promises about time with durable timers (R10, R12–R16) and starting its survey (R22).
+its promises about time with durable timers (R10, R12–R16), its money under the approvals of
+its work order (R17–R20, workflows/work_order.py) and starting its survey (R22).
 
 Deterministic and sandbox-safe: it decides with the lifecycle machine from `models/` and has
 activities do every write. Human steps arrive as the `act` update, refused by its validator
@@ -22,11 +23,13 @@ from temporalio.workflow import ParentClosePolicy
 
 from workflows.escalations import Notices
 from workflows.timing import passes_before
+from workflows.work_order import DecisionRequest, WorkOrderSteps
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
     from models.actions import ACTION_BODIES, MAX_PAYMENTS, MAX_REPAIR_ROUNDS
+    from models.approvals import DECIDE_UPDATE, Approval
     from models.deadlines import arrival_deadline, resume
     from models.entitlement import ServiceType
     from models.escalation import (
@@ -44,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         DONE_FOR_THE_DAY,
         IN_WORKSHOP,
         TERMINAL,
+        WORK_ORDER_ACTIONS,
         Action,
         Status,
         TransitionRefused,
@@ -76,6 +80,7 @@ with workflow.unsafe.imports_passed_through():
         TicketState,
         TimelineEntry,
     )
+    from models.work_order import WorkOrder, customer_part
 
 SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -85,6 +90,7 @@ ON_SITE_METHOD = "collected_on_site"
 DEADLINES_PATCH = "deadlines-and-escalations"
 SURVEY_PATCH = "survey-card"
 INTERNAL_JOBS_PATCH = "internal-jobs-without-customer-deadlines"
+WORK_ORDER_PATCH = "work-orders-and-approvals"
 # The newest steps the state keeps (all are in the read model): continue-as-new carries the
 # state, and a payload must stay far below Temporal's limit however long a ticket lives.
 TIMELINE_KEPT = 100
@@ -98,11 +104,19 @@ STATUS_KEY = SearchAttributeKey.for_keyword("TicketStatus")
 TECHNICIAN_KEY = SearchAttributeKey.for_keyword("Technician")
 ZONE_KEY = SearchAttributeKey.for_keyword("Zone")
 SERVICE_TYPE_KEY = SearchAttributeKey.for_keyword("ServiceType")
-SEARCH_ATTRIBUTE_KEYS = (STATUS_KEY, TECHNICIAN_KEY, ZONE_KEY, SERVICE_TYPE_KEY)
+PENDING_APPROVALS_KEY = SearchAttributeKey.for_keyword_list("PendingApprovals")
+"""The kinds of the ticket's undecided approvals (R17-R20)."""
+SEARCH_ATTRIBUTE_KEYS = (
+    STATUS_KEY,
+    TECHNICIAN_KEY,
+    ZONE_KEY,
+    SERVICE_TYPE_KEY,
+    PENDING_APPROVALS_KEY,
+)
 
 
 @workflow.defn(name="Ticket")
-class TicketWorkflow:
+class TicketWorkflow(WorkOrderSteps):
     @workflow.init
     def __init__(self, start: TicketStart) -> None:
         now = workflow.now()
@@ -120,7 +134,7 @@ class TicketWorkflow:
         self.clock = start.clock
         self.survey_terms = start.survey or SurveyTerms()
         self.lock = asyncio.Lock()
-        self.published: dict[str, str] = {}
+        self.published: dict[str, Any] = {}
         self.deadlines = False
         self.clock_changes = 0
         self.notices = Notices()
@@ -136,9 +150,12 @@ class TicketWorkflow:
         ):
             self.deadlines = False  # R1: an internal job makes no promise to a customer
         if start.resumed is None:
+            if start.approval_terms is not None and workflow.patched(WORK_ORDER_PATCH):
+                self.state.work_order = WorkOrder(start.approval_terms)
             async with self.lock:
                 await self._register()
         self._watch()
+        self._watch_approvals()
         await workflow.wait_condition(
             lambda: (
                 (self.state.status in TERMINAL and not self._open_escalations())
@@ -223,7 +240,7 @@ class TicketWorkflow:
         if body is None or state.status in TERMINAL:
             self._refuse_transition(request.action)
         try:
-            next_status(state.status, request.action, on_hold=state.hold is not None)
+            next_status(state.status, request.action, facts=state.facts())
         except TransitionRefused:
             self._refuse_transition(request.action)
         if why := refusal(request.action, request.actor, request.roles, state.technician):
@@ -239,6 +256,7 @@ class TicketWorkflow:
                 ),
             ) from None
         self._validate_facts(request)
+        self._check_work_order(request)
 
     def _validate_facts(self, request: ActionRequest) -> None:
         """Refusals that depend on the ticket's facts, not only on its status."""
@@ -259,6 +277,7 @@ class TicketWorkflow:
             case Action.RESOLVE:
                 fee = self._fee(data)
                 self._check_amounts(data, state.amount_due + fee)
+                self._check_invoice(fee, data["labor_minutes"], data)
                 limit = state.terms.small_fee_threshold
                 if data.get("collected_on_site") and fee > limit:
                     raise refuse(
@@ -275,6 +294,9 @@ class TicketWorkflow:
                     )
                 billed = sum((r.fee for r in state.repair_rounds), state.amount_due)
                 self._check_amounts(data, billed + self._fee(data))
+            case Action.RETURN:
+                _, amount, labor_minutes = self._return_lines()
+                self._check_invoice(amount, labor_minutes, data)
             case Action.CARRY_IN | Action.PROMISE:
                 if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
                     raise refuse(
@@ -288,7 +310,7 @@ class TicketWorkflow:
         terms = self.state.terms
         if over := amount_refusal(
             data["labor_minutes"],
-            data.get("parts", []),
+            self._priced(data.get("parts", [])),
             terms.hourly_rate,
             max_line=terms.max_line_amount,
             max_ticket=terms.max_ticket_amount,
@@ -302,24 +324,47 @@ class TicketWorkflow:
             )
 
     def _refuse_transition(self, action: str) -> None:
-        status, hold = self.state.status, self.state.hold
+        status, hold, facts = self.state.status, self.state.hold, self.state.facts()
         raise refuse(
-            refusal_message(status, action, hold.reason if hold else None),
+            refusal_message(status, action, facts, hold.reason if hold else None),
             INVALID_TRANSITION,
             status=status,
-            allowed_actions=allowed_actions(status, on_hold=self.state.hold is not None),
+            allowed_actions=allowed_actions(status, facts),
         )
 
     def _fee(self, data: dict[str, Any]) -> Decimal:
-        state = self.state
-        return job_fee(
+        """R21: what the job or round costs the customer; R20: under warranty, their share
+        of what a paid job would cost."""
+        state, order = self.state, self.state.work_order
+        service_type = state.service_type
+        responsibility = order.responsibility if order else None
+        if responsibility is not None and service_type == ServiceType.WARRANTY:
+            service_type = ServiceType.PAID
+        fee = job_fee(
             data["labor_minutes"],
-            data.get("parts", []),
+            self._priced(data.get("parts", [])),
             state.terms.hourly_rate,
-            state.service_type,
+            service_type,
             covers_labor=state.covers_labor,
             covers_parts=state.covers_parts,
         )
+        return customer_part(fee, responsibility) if responsibility is not None else fee
+
+    def _return_lines(self) -> tuple[list[dict[str, Any]], Decimal, int]:
+        """R8, R9, R19: what a returned product is invoiced for: its repair rounds, or the
+        diagnosis of a declined quotation; and the labour it took."""
+        state, order = self.state, self.state.work_order
+        quotation = order.quotation if order else None
+        if order is not None and quotation is not None and quotation.declined_at is not None:
+            fee = order.terms.diagnosis_fee
+            line = {"description": "diagnosis (quotation declined)", "amount": str(fee)}
+            return [line], fee, 0
+        lines = [
+            self._line(f"workshop repair, round {r.round}", asdict(r), r.fee)
+            for r in state.repair_rounds
+        ]
+        amount = sum((r.fee for r in state.repair_rounds), Decimal(0))
+        return lines, amount, sum(r.labor_minutes for r in state.repair_rounds)
 
     def _next_status(self, request: ActionRequest) -> Status:
         paid = self.state.amount_paid
@@ -330,7 +375,7 @@ class TicketWorkflow:
             request.action,
             inspection_passed=bool(request.data.get("passed")),
             fully_paid=paid >= self.state.amount_due,
-            on_hold=self.state.hold is not None,
+            facts=self.state.facts(),
         )
 
     async def _apply(self, request: ActionRequest) -> None:
@@ -345,21 +390,27 @@ class TicketWorkflow:
                 state.priority = 0
             case Action.RESOLVE:
                 fee = self._fee(data)
-                data["fee"] = str(fee)
-                await self._bill(fee, [self._line("on-site repair", data, fee)], now)
-                if data.get("collected_on_site") and fee > 0:
-                    self._pay(fee, ON_SITE_METHOD, request.actor, now)
+                data.update(fee=str(fee), parts=self._priced(data.get("parts", [])))
+                line = self._line("on-site repair", data, fee)
+                billed = await self._charge(
+                    fee, [line], data["labor_minutes"], request.actor, data, now
+                )
+                if state.work_order is not None:
+                    state.work_order.used_on_site = data["parts"]
+                if data.get("collected_on_site") and billed > 0:
+                    self._pay(billed, ON_SITE_METHOD, request.actor, now)
             case Action.CARRY_IN:
                 promised_by = datetime.fromisoformat(data["promised_by"])
                 state.receipt = ProductReceipt(f"PR-{state.number}", now, promised_by)
                 data["receipt"] = state.receipt.number
             case Action.RECORD_REPAIR:
                 fee = self._fee(data)
+                data["parts"] = self._priced(data.get("parts", []))
                 state.repair_rounds.append(
                     RepairRound(
                         len(state.repair_rounds) + 1,
                         data["labor_minutes"],
-                        data.get("parts", []),
+                        data["parts"],
                         data["notes"],
                         request.actor,
                         now,
@@ -376,11 +427,8 @@ class TicketWorkflow:
             case Action.RETURN:
                 # R8, R9: the carry-in repair is invoiced on return and the receipt voided.
                 assert state.receipt is not None
-                lines = [
-                    self._line(f"workshop repair, round {r.round}", asdict(r), r.fee)
-                    for r in state.repair_rounds
-                ]
-                await self._bill(sum((r.fee for r in state.repair_rounds), Decimal(0)), lines, now)
+                lines, amount, labor_minutes = self._return_lines()
+                await self._charge(amount, lines, labor_minutes, request.actor, data, now)
                 state.receipt.voided_at = now
                 data["receipt_voided"] = state.receipt.number
             case Action.RECORD_PAYMENT:
@@ -391,6 +439,8 @@ class TicketWorkflow:
                 data.update(self._resume(now))
             case Action.PROMISE:
                 state.resolution_promised_by = datetime.fromisoformat(data["promised_by"])
+            case _ if request.action in WORK_ORDER_ACTIONS:
+                await self._work_order_step(request, data, now)
         if state.invoice is not None and request.action in (Action.RESOLVE, Action.RETURN):
             data["invoice"] = state.invoice.number
         await self._project(self._step(request.action, request.actor, data, status))
@@ -400,9 +450,28 @@ class TicketWorkflow:
             self._report_promise()
         if status is Status.RESOLVED and request.action in (Action.RESOLVE, Action.RETURN):
             await self._start_survey()
-        if state.status is Status.RESOLVED and state.amount_paid >= state.amount_due:
-            # Nothing (left) to pay: the ticket closes by itself.
+        await self._close_if_paid()
+
+    async def _close_if_paid(self) -> None:
+        """Nothing (left) to pay on a resolved, invoiced ticket: it closes by itself."""
+        state = self.state
+        if (
+            state.status is Status.RESOLVED
+            and state.amount_paid >= state.amount_due
+            and not state.facts().invoice_waiting
+        ):
             await self._project(self._step(Action.CLOSE, SYSTEM_ACTOR, {}, Status.CLOSED))
+
+    # --- R17-R20: approvals, decided by the roles the ticket's terms name ----------------
+
+    @workflow.update(name=DECIDE_UPDATE)
+    async def decide(self, request: DecisionRequest) -> Approval:
+        async with self.lock:
+            return await self._decide(request)
+
+    @decide.validator
+    def _validate_decide(self, request: DecisionRequest) -> None:
+        self._validate_decision(request)
 
     # --- R16: escalations, acknowledged by their owners --------------------------------
 
@@ -433,22 +502,35 @@ class TicketWorkflow:
     ) -> Escalation:
         """Records the escalation on the ticket (a timeline step) and notifies its owners.
         `raised_at` is the instant of the missed promise, not when the worker got to it."""
+        async with self.lock:
+            escalation = self._record_escalation(kind, raised_at, due_at, details)
+            data = {"escalation": escalation.id, "kind": kind.value, **details}
+            await self._project(self._step("escalate", SYSTEM_ACTOR, data, self.state.status))
+        self._notify(escalation)
+        return escalation
+
+    def _record_escalation(
+        self,
+        kind: EscalationKind,
+        raised_at: datetime,
+        due_at: datetime | None,
+        details: dict[str, Any],
+        owners: tuple[str, ...] | None = None,
+    ) -> Escalation:
+        """A new escalation on the ticket, projected with the next step."""
         state = self.state
         assert state.number is not None
-        async with self.lock:
-            escalation = new_escalation(
-                f"{state.number}-E{len(state.escalations) + 1}",
-                kind,
-                state.ticket_id,
-                workflow.info().workflow_id,
-                raised_at,
-                due_at,
-                details,
-            )
-            state.escalations.append(escalation)
-            data = {"escalation": escalation.id, "kind": kind.value, **details}
-            await self._project(self._step("escalate", SYSTEM_ACTOR, data, state.status))
-        self._notify(escalation)
+        escalation = new_escalation(
+            f"{state.number}-E{len(state.escalations) + 1}",
+            kind,
+            state.ticket_id,
+            workflow.info().workflow_id,
+            raised_at,
+            due_at,
+            details,
+            owners,
+        )
+        state.escalations.append(escalation)
         return escalation
 
     def _notify(self, escalation: Escalation, key: str = "") -> None:
@@ -641,12 +723,16 @@ class TicketWorkflow:
     def _upsert_search_attributes(self) -> None:
         """Publishes what changed since the last upsert (each upsert is a history event)."""
         state = self.state
-        current = {
+        current: dict[Any, Any] = {
             STATUS_KEY: state.status.value,
             ZONE_KEY: state.call_in.zone,
             SERVICE_TYPE_KEY: state.service_type,
             TECHNICIAN_KEY: state.technician,
         }
+        if state.work_order is not None:
+            pending = sorted({approval.kind for approval in state.work_order.pending()})
+            if pending or PENDING_APPROVALS_KEY.name in self.published:
+                current[PENDING_APPROVALS_KEY] = pending
         changed = [
             key.value_set(value)
             for key, value in current.items()

@@ -34,7 +34,7 @@ from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role, shows_
 from models.tables import TicketRecord, User
 from models.ticket import ActionRequest, TicketState
 from models.values import Phone
-from store import surveys, tickets
+from store import approvals, surveys, tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -46,13 +46,19 @@ def _missing(ticket_id: str) -> Refused:
 
 
 def _public(db: Session, rows: list[TicketRecord]) -> list[TicketPublic]:
-    """The tickets with their escalations (their complaints' too, R16) and survey lines (R22)."""
-    escalations = tickets.escalations_of(db, [row.id for row in rows])
-    cards = {card.ticket_id: card for card in surveys.of_tickets(db, [row.id for row in rows])}
+    """The tickets with their escalations (their complaints' too, R16), approvals (R17-R20)
+    and survey lines (R22)."""
+    ids = [row.id for row in rows]
+    escalations = tickets.escalations_of(db, ids)
+    asked = approvals.of_tickets(db, ids)
+    cards = {card.ticket_id: card for card in surveys.of_tickets(db, ids)}
     now = datetime.now(UTC)
     return [
         TicketPublic.from_record(
-            row, escalations[row.id], survey_line(cards[row.id], now) if row.id in cards else None
+            row,
+            escalations[row.id],
+            survey_line(cards[row.id], now) if row.id in cards else None,
+            asked[row.id],
         )
         for row in rows
     ]

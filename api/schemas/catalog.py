@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, StringConstraints
 
-from api.schemas.base import Request
+from api.schemas.base import Patch, Request
 from models.entitlement import Entitlement, ServiceType
 from models.tables import ContractRecord, CustomerRecord, ProductRecord
 from models.values import Phone, ShortText, Text
@@ -18,29 +18,13 @@ ContractNumber = Annotated[
 RecordId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
-class _Patch(Request):
-    """PATCH bodies: only the fields sent change; null only where the field may be empty."""
-
-    nullable: ClassVar[frozenset[str]] = frozenset()
-
-    @field_validator("*")
-    @classmethod
-    def _null_only_where_allowed(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is None and info.field_name not in cls.nullable:
-            raise ValueError("may not be null")
-        return value
-
-    def changes(self) -> dict[str, Any]:
-        return self.model_dump(exclude_unset=True)
-
-
 class CustomerCreate(Request):
     name: ShortText
     phone: Phone
     address: Text
 
 
-class CustomerUpdate(_Patch):
+class CustomerUpdate(Patch):
     name: ShortText | None = None
     phone: Phone | None = None
     address: Text | None = None
@@ -54,7 +38,7 @@ class ProductCreate(Request):
     """The last day of the free warranty (R1, R2)."""
 
 
-class ProductUpdate(_Patch):
+class ProductUpdate(Patch):
     nullable = frozenset({"customer_id", "warranty_until"})
 
     serial_no: ShortText | None = None
@@ -75,7 +59,7 @@ class ContractCreate(Request):
     notes: Text | None = None
 
 
-class ContractUpdate(_Patch):
+class ContractUpdate(Patch):
     nullable = frozenset({"notes"})
 
     number: ContractNumber | None = None

@@ -1,20 +1,25 @@
-"""Tickets as clients send and read them (R3, R11, R16, R22)."""
+"""Tickets as clients send and read them (R3, R11, R16, R17-R20, R22)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from api.schemas.approvals import ApprovalPublic
 from api.schemas.base import Request
+from models.approvals import Approval
 from models.lifecycle import Status, allowed_actions
 from models.survey import status_at
 from models.tables import (
+    ApprovalRecord,
     EscalationRecord,
     SurveyRecord,
     TicketRecord,
     TimelineRecord,
+    facts_of,
     ticket_values,
 )
 from models.ticket import Channel, InternalCategory, TicketState
@@ -84,6 +89,10 @@ class TicketPublic(BaseModel):
     open_escalations: int
     survey: dict[str, Any] | None = None
     invoice: dict[str, Any] | None
+    work_order: dict[str, Any] | None
+    """R17-R20: quotation, parts issued and returned, discount, responsibility, deposit, and
+    the approval the invoice waits for; none on tickets called in before work orders."""
+    approvals: list[ApprovalPublic]
     evidence: dict[str, Any]
     amount_due: MoneyOut
     amount_paid: MoneyOut
@@ -101,7 +110,8 @@ class TicketPublic(BaseModel):
             registered_by="",
             **ticket_values(state),
         )
-        return cls.from_record(row, escalations)
+        order = state.work_order
+        return cls.from_record(row, escalations, approvals=order.approvals if order else [])
 
     @classmethod
     def from_record(
@@ -109,8 +119,10 @@ class TicketPublic(BaseModel):
         row: TicketRecord,
         escalations: list[EscalationRecord],
         survey: dict[str, Any] | None = None,
+        approvals: Sequence[ApprovalRecord | Approval] = (),
     ) -> TicketPublic:
-        """The ticket's row with its escalations: its own deadlines' and its complaints' (R16)."""
+        """The ticket's row with its escalations (its own deadlines' and its complaints', R16)
+        and its approvals (R17-R20)."""
         status = Status(row.status)
         return cls(
             id=row.id,
@@ -134,10 +146,12 @@ class TicketPublic(BaseModel):
             open_escalations=sum(1 for e in escalations if e.acknowledged_at is None),
             survey=survey,
             invoice=row.invoice,
+            work_order=row.work_order,
+            approvals=[ApprovalPublic.from_record(approval) for approval in approvals],
             evidence=row.evidence,
             amount_due=row.amount_due,
             amount_paid=row.amount_paid,
-            allowed_actions=allowed_actions(status, on_hold=row.hold is not None),
+            allowed_actions=allowed_actions(status, facts_of(row)),
             created_at=row.created_at,
             updated_at=row.updated_at,
         )

@@ -36,6 +36,9 @@ STAFF = {
     "tech2": [Role.TECHNICIAN],
     "dir1": [Role.DIRECTOR],
     "acct1": [Role.ACCOUNTANT],
+    "mgr1": [Role.MANAGER],
+    "vp1": [Role.VP],
+    "store1": [Role.STOREKEEPER],
 }
 
 

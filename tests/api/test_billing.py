@@ -87,6 +87,16 @@ async def on_site(api: Api, ticket: dict[str, Any]) -> str:
     return tid
 
 
+async def company_responsible(api: Api, tid: str) -> None:
+    """R20: the workshop manager finds the defect the company's to pay."""
+    manager = await api.as_user("mgr1")
+    decided = await manager.post(
+        f"/tickets/{tid}/actions/decide_responsibility",
+        json={"party": "company", "reason": "a factory defect"},
+    )
+    assert decided.status_code == 200, decided.text
+
+
 async def resolve(api: Api, tid: str, **overrides: Any) -> httpx.Response:
     tech = await api.as_user("tech1")
     return await tech.post(f"/tickets/{tid}/actions/resolve", json={**RESOLVE, **overrides})
@@ -133,8 +143,11 @@ async def test_warranty_repair_is_free_and_closes_without_an_invoice(api: Api) -
     assert ticket["evidence"]["warranty_until"] == until.isoformat()
     assert (await timeline(api, ticket["id"]))[0]["data"]["service_type"] == "warranty"
 
-    # R1, R21: labour and parts are recorded but the customer owes nothing.
-    done = await resolved(api, await on_site(api, ticket))
+    # R1, R20, R21: the company's defect: labour and parts are recorded, the customer owes
+    # nothing.
+    tid = await on_site(api, ticket)
+    await company_responsible(api, tid)
+    done = await resolved(api, tid)
     assert done["status"] == "closed"
     assert (done["amount_due"], done["amount_paid"]) == ("0.00", "0.00")
     assert done["invoice"] is None and done["allowed_actions"] == []
@@ -338,6 +351,7 @@ async def test_warranty_carry_in_is_free_and_closes_on_return(api: Api) -> None:
     ticket = await call_in(api, "SN-W2")
     assert ticket["service_type"] == "warranty"
     tid = await on_site(api, ticket)
+    await company_responsible(api, tid)
     tech, director = await api.users("tech1", "dir1")
     steps = [
         (tech, "carry_in", {"customer_signature": "Li Lei", "promised_by": PROMISED_BY}),

@@ -21,6 +21,13 @@ async def carried_in(api: Api) -> str:
     )
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "carried_in"
+    # R19: a paid repair starts once the customer accepts the quotation.
+    quoted = await tech.post(f"/tickets/{tid}/actions/quote", json={"labor_minutes": 90})
+    assert quoted.status_code == 200, quoted.text
+    accepted = await clerk.post(
+        f"/tickets/{tid}/actions/accept_quote", json={"customer_signature": "Li Lei"}
+    )
+    assert accepted.status_code == 200, accepted.text
     return str(tid)
 
 

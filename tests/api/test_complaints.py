@@ -20,20 +20,10 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from models.tables import TicketRecord
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import Api
 from workflows.complaint import ComplaintWorkflow
 
 COMPLAINT_NUMBER = re.compile(r"^C\d{4}-\d{6}$")
-
-
-async def add_user(api: Api, username: str, role: str) -> httpx.AsyncClient:
-    admin = await api.as_user("admin")
-    created = await admin.post(
-        "/users",
-        json={"username": username, "password": PASSWORD, "full_name": username, "roles": [role]},
-    )
-    assert created.status_code == 201, created.text
-    return await api.as_user(username)
 
 
 def dispatched_ticket(engine: Engine, model: str = "TV-55", serial_no: str = "SN-1") -> str:
@@ -87,7 +77,7 @@ async def test_general_complaint_is_replied_by_phone_visited_and_closed(
 ) -> None:
     # R26: recorded, escalated to the director, visited; R25: the service department replies.
     clerk, tech, director = await api.users("clerk1", "tech1", "dir1")
-    manager = await add_user(api, "mgr1", "manager")
+    manager = await api.as_user("mgr1")
     tid = dispatched_ticket(engine)
 
     assert (await complain(tech, tid)).status_code == 403
@@ -156,7 +146,7 @@ async def test_serious_complaint_needs_the_vps_review_before_a_written_reply(
 ) -> None:
     # R25: a serious complaint goes to the VP at once; the customer is told in writing.
     clerk, director = await api.users("clerk1", "dir1")
-    vp = await add_user(api, "vp1", "vp")
+    vp = await api.as_user("vp1")
     tid = dispatched_ticket(engine)
     cid = (await complain(clerk, tid, via="letter")).json()["id"]
     actions = f"/complaints/{cid}/actions"

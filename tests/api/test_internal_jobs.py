@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.api.conftest import PASSWORD, Api
+from tests.api.conftest import Api
 
 JOB = {
     "category": "tool_maintenance",
@@ -23,23 +23,12 @@ RESOLVE = {
 }
 
 
-async def add_user(api: Api, username: str, roles: list[str]) -> httpx.AsyncClient:
-    admin = await api.as_user("admin")
-    answer = await admin.post(
-        "/users",
-        json={"username": username, "password": PASSWORD, "full_name": "Extra", "roles": roles},
-    )
-    assert answer.status_code == 201, answer.text
-    return await api.as_user(username)
-
-
 async def open_job(client: httpx.AsyncClient, **overrides: Any) -> httpx.Response:
     return await client.post("/tickets/internal", json={**JOB, **overrides})
 
 
 async def test_supervisors_open_internal_jobs_that_are_free_when_resolved(api: Api) -> None:
     # R1: dispatchers, directors, managers and admins open internal jobs.
-    await add_user(api, "mgr1", ["manager"])
     opened = []
     for name in ("disp1", "dir1", "mgr1", "admin"):
         answer = await open_job(await api.as_user(name), category="training", zone="suburban")

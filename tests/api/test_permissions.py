@@ -19,7 +19,7 @@ import httpx
 
 from tests.api.conftest import PASSWORD, Api, call_in_body
 
-# One user per role; mgr1, vp1 and sales1 are created by the admin in each test.
+# One user per role; sales1 is created by the admin in each test (the rest are STAFF).
 USER_OF = {
     "admin": "admin",
     "clerk": "clerk1",
@@ -30,8 +30,9 @@ USER_OF = {
     "vp": "vp1",
     "accountant": "acct1",
     "sales": "sales1",
+    "storekeeper": "store1",
 }
-EXTRA_USERS = {"mgr1": "manager", "vp1": "vp", "sales1": "sales"}
+EXTRA_USERS = {"sales1": "sales"}
 ROLES = list(USER_OF)
 TECHNICIAN_STEP = {"technician", "director", "admin"}  # the director acts for the technician
 # action → (roles that may take it, roles the 403 must name). Roles in neither set are
@@ -46,6 +47,17 @@ MAY: dict[str, tuple[set[str], set[str]]] = {
     "return": (TECHNICIAN_STEP, {"technician"}),
     "record_payment": ({"accountant", "admin"}, {"accountant"}),
     "cancel": ({"clerk", "dispatcher", "director", "admin"}, {"clerk", "dispatcher"}),
+    # R19: the technician quotes and asks for parts on their own tickets, a supervisor too;
+    # the office records the customer's answer; only the store takes parts back.
+    "quote": ({"technician", "director", "manager", "admin"}, {"technician"}),
+    "accept_quote": ({"clerk", "director", "manager", "admin"}, {"clerk"}),
+    "issue_parts": (
+        {"technician", "storekeeper", "director", "manager", "admin"},
+        {"technician", "storekeeper"},
+    ),
+    "return_parts": ({"storekeeper", "admin"}, {"storekeeper"}),
+    # R17: the advisor (clerk) grants within limits; supervisors' discounts need approval.
+    "discount": ({"clerk", "director", "manager", "admin"}, {"clerk"}),
 }
 # Where the issue leaves room: the service director supervises dispatch (R4 "a supervisor
 # assigns a technician") and the office's supervisors may take a call. Not asserted either way.
@@ -68,6 +80,11 @@ BODIES: dict[str, dict[str, Any]] = {
     "return": {"customer_signature": "Li Lei"},
     "record_payment": {"amount": "120.00", "method": "cash"},
     "cancel": {"reason": "the customer fixed it"},
+    "quote": {"labor_minutes": 60, "parts": [{"part_no": "FUSE-5A", "qty": 1}]},
+    "accept_quote": {"customer_signature": "Li Lei"},
+    "issue_parts": {"parts": [{"part_no": "FUSE-5A", "qty": 1}]},
+    "return_parts": {"parts": [{"part_no": "FUSE-5A", "qty": 1}]},
+    "discount": {"percent": "5", "reason": "loyal customer"},
 }
 
 
@@ -138,7 +155,9 @@ async def test_each_step_is_refused_to_every_role_that_may_not_take_it(api: Api)
     # One ticket along the longest path (carry-in, R7–R9, then payment, R21): at each status
     # every other role is refused, then the role the issue names takes the step.
     await staff(api)
-    clerk = await api.as_user("clerk1")
+    clerk, keeper = await api.users("clerk1", "store1")
+    fuse = {"part_no": "FUSE-5A", "name": "Fuse", "unit_cost": "0.80", "list_price": "2.50"}
+    assert (await keeper.post("/parts", json={**fuse, "stock_on_hand": 5})).status_code == 201
     tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
 
     await assert_refused_to_other_roles(api, tid, "dispatch", "cancel")  # R4
@@ -149,11 +168,21 @@ async def test_each_step_is_refused_to_every_role_that_may_not_take_it(api: Api)
     await assert_refused_to_other_roles(api, tid, "resolve", "carry_in")  # R5, R7
     await assert_refused_to_other_technician(api, tid, "resolve", "carry_in")
     await step(api, "tech1", tid, "carry_in")
+    await assert_refused_to_other_roles(api, tid, "quote", "discount")  # R19, R17
+    await assert_refused_to_other_technician(api, tid, "quote")
+    await step(api, "tech1", tid, "quote")
+    await assert_refused_to_other_roles(api, tid, "accept_quote")  # R19
+    await step(api, "clerk1", tid, "accept_quote")
+    await assert_refused_to_other_roles(api, tid, "issue_parts")  # R19
+    await assert_refused_to_other_technician(api, tid, "issue_parts")
+    await step(api, "tech1", tid, "issue_parts")
     await assert_refused_to_other_roles(api, tid, "record_repair")  # R8
     await assert_refused_to_other_technician(api, tid, "record_repair")
     await step(api, "tech1", tid, "record_repair")
     await assert_refused_to_other_roles(api, tid, "inspect")  # R8: a supervisor inspects
     assert (await step(api, "mgr1", tid, "inspect"))["status"] == "ready_for_return"
+    await assert_refused_to_other_roles(api, tid, "return_parts")  # R19: the fuse was not used
+    await step(api, "store1", tid, "return_parts")
     await assert_refused_to_other_roles(api, tid, "return")  # R8
     await assert_refused_to_other_technician(api, tid, "return")
     assert (await step(api, "tech1", tid, "return"))["status"] == "resolved"
@@ -167,8 +196,12 @@ async def test_each_step_is_refused_to_every_role_that_may_not_take_it(api: Api)
         ("dispatch", "disp1"),
         ("arrive", "tech1"),
         ("carry_in", "tech1"),
+        ("quote", "tech1"),
+        ("accept_quote", "clerk1"),
+        ("issue_parts", "tech1"),
         ("record_repair", "tech1"),
         ("inspect", "mgr1"),
+        ("return_parts", "store1"),
         ("return", "tech1"),
         ("record_payment", "acct1"),
     ]
@@ -201,6 +234,8 @@ async def test_director_and_admin_act_for_the_technician_and_it_is_recorded(api:
     await step(api, "admin", carried, "dispatch")
     await step(api, "dir1", carried, "arrive")
     await step(api, "admin", carried, "carry_in")
+    await step(api, "dir1", carried, "quote", parts=[])
+    await step(api, "admin", carried, "accept_quote")
     await step(api, "dir1", carried, "record_repair")
     await step(api, "admin", carried, "inspect")
     await step(api, "dir1", carried, "return")
@@ -217,6 +252,8 @@ async def test_director_and_admin_act_for_the_technician_and_it_is_recorded(api:
         ("dispatch", "admin", None),
         ("arrive", "dir1", "tech1"),
         ("carry_in", "admin", "tech1"),
+        ("quote", "dir1", None),
+        ("accept_quote", "admin", None),
         ("record_repair", "dir1", "tech1"),
         ("inspect", "admin", None),
         ("return", "dir1", "tech1"),
@@ -250,3 +287,36 @@ async def test_office_roles_cancel_and_a_reassigned_ticket_changes_hands(api: Ap
     assert refused.status_code == 403 and "tech2" in refused.json()["detail"]
     assert await snapshot(api, tid) == before
     assert (await step(api, "tech2", tid, "arrive"))["status"] == "on_site"
+
+
+# R19: the parts store is kept by the storekeeper (and the admin); every other role reads it
+# (tests/api/test_read_matrix.py) and is refused every write with 403 naming the storekeeper.
+STORE_MAY = {"storekeeper", "admin"}
+PART = {"part_no": "FUSE-5A", "name": "Fuse 5 A", "unit_cost": "0.80", "list_price": "2.50"}
+CSV_FILE = "part_no,name,unit_cost,list_price\nFUSE-5A,Fuse 5 A,0.80,2.60\n"
+STORE_WRITES: list[tuple[str, str, dict[str, Any]]] = [
+    ("POST", "/parts", {"json": PART}),
+    ("PATCH", "/parts/FUSE-5A", {"json": {"list_price": "2.70"}}),
+    ("POST", "/parts/import", {"content": CSV_FILE, "headers": {"Content-Type": "text/csv"}}),
+    ("DELETE", "/parts/FUSE-5A", {}),
+    ("POST", "/parts/KEPT-1/receipts", {"json": {"qty": 1}}),
+]
+
+
+async def test_only_the_storekeeper_and_admin_keep_the_parts_store(api: Api) -> None:
+    await staff(api)
+    store = await api.as_user("store1")
+    kept = await store.post("/parts", json={**PART, "part_no": "KEPT-1"})
+    assert kept.status_code == 201, kept.text
+    for role in ROLES:
+        client = await api.as_user(USER_OF[role])
+        for method, path, request in STORE_WRITES:
+            answer = await client.request(method, path, **request)
+            if role in STORE_MAY:
+                assert answer.status_code < 300, (role, method, path, answer.text)
+            else:
+                assert answer.status_code == 403, (role, method, path, answer.text)
+                assert "storekeeper" in answer.json()["detail"], (role, method, path)
+    # Each keeper listed, changed, re-priced and deleted FUSE-5A and took one KEPT-1 in.
+    listed = await store.get("/parts")
+    assert [(p["part_no"], p["stock_on_hand"]) for p in listed.json()] == [("KEPT-1", 2)]

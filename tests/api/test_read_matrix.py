@@ -29,6 +29,12 @@ MATRIX: dict[str, set[str]] = {
     "/customers": OFFICE | {"sales", "accountant"},
     "/products": OFFICE | {"sales", "accountant"},
     "/contracts": OFFICE | {"sales", "accountant"},
+    "/parts": EVERYONE,
+    "/parts/FUSE-5A": EVERYONE,
+    "/parts/FUSE-5A/movements": EVERYONE,
+    # R17-R20: the office, finance and management see what waits for a decision.
+    "/approvals": EVERYONE - {"technician", "sales"},
+    "/approvals?mine=true&status=pending": EVERYONE - {"technician", "sales"},
     "/users": {"admin"},
     "/users/me": EVERYONE,
     "/reports/technicians/tech1/monthly?month=2026-01": {
@@ -43,8 +49,10 @@ MATRIX: dict[str, set[str]] = {
 @pytest.fixture
 async def tickets(api: Api) -> dict[str, str]:
     """`mine`: assigned to tech1; `handed_over`: tech1's, then re-dispatched to tech2;
-    `others`: never tech1's."""
+    `others`: never tech1's. And a part in the store, FUSE-5A."""
     admin = await api.as_user("admin")
+    part = {"part_no": "FUSE-5A", "name": "Fuse", "unit_cost": "0.80", "list_price": "2.50"}
+    assert (await admin.post("/parts", json=part)).status_code == 201
     for username, role in EXTRA_USERS.items():
         created = await admin.post(
             "/users",

@@ -19,7 +19,15 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import models.lifecycle as host_lifecycle
 import worker as worker_module
 from core.db import make_engine, migrate
-from models.lifecycle import Action, Status, TransitionRefused, allowed_actions, next_status
+from models.lifecycle import (
+    Action,
+    Status,
+    TicketFacts,
+    TransitionRefused,
+    allowed_actions,
+    next_status,
+    refusal_message,
+)
 from models.roles import acting_for, refusal
 from models.ticket import (
     BillingTerms,
@@ -145,15 +153,19 @@ def test_allowed_actions_per_status_in_the_spec_tables_order(status: str) -> Non
 @pytest.mark.parametrize("status", ["registered", "dispatched"])
 def test_on_hold_the_technician_cannot_arrive_and_only_resume_ends_the_hold(status: str) -> None:
     # R12: the customer cannot receive the technician; the clock pauses until `resume`.
-    held = allowed_actions(Status(status), on_hold=True)
+    on_hold = TicketFacts(on_hold=True)
+    held = allowed_actions(Status(status), on_hold)
     assert "resume" in held and "hold" not in held and "arrive" not in held
     assert "resume" not in allowed_actions(Status(status))
     with pytest.raises(TransitionRefused):
-        next_status(Status(status), "arrive", on_hold=True)
+        next_status(Status(status), "arrive", facts=on_hold)
     with pytest.raises(TransitionRefused):
-        next_status(Status(status), "hold", on_hold=True)
-    assert next_status(Status(status), "resume", on_hold=True) == status
-    assert next_status(Status(status), "dispatch", on_hold=True) == "dispatched"
+        next_status(Status(status), "hold", facts=on_hold)
+    assert next_status(Status(status), "resume", facts=on_hold) == status
+    assert next_status(Status(status), "dispatch", facts=on_hold) == "dispatched"
+    if status == "dispatched":
+        why = refusal_message(Status(status), "arrive", on_hold, "customer abroad")
+        assert "on hold (customer abroad)" in why and "'resume'" in why
 
 
 def test_close_is_the_workflows_own_step_never_offered_to_people() -> None:
@@ -171,6 +183,102 @@ def test_terminal_statuses_allow_nothing() -> None:
         for action in [*ACTIONS, "close"]:
             with pytest.raises(TransitionRefused):
                 next_status(Status(status), action, inspection_passed=True, fully_paid=True)
+
+
+# --- the work order (R17-R20), on tickets called in with the approval terms ---------------
+
+WORK_ORDER = TicketFacts(money_rules=True)
+PAID_WORK_ORDER = TicketFacts(money_rules=True, paid=True)
+# A paid job's work order: no deposit (a warranty claim's, below).
+EXPECTED_WITH_WORK_ORDER = {
+    "registered": ["dispatch", "cancel", "hold", "promise"],
+    "dispatched": ["dispatch", "arrive", "cancel", "hold", "promise"],
+    "on_site": [
+        "resolve",
+        "carry_in",
+        "promise",
+        "issue_parts",
+        "return_parts",
+        "discount",
+    ],
+    # A quotation only where one is required (paid work, R19): see below.
+    "carried_in": [
+        "record_repair",
+        "promise",
+        "issue_parts",
+        "return_parts",
+        "discount",
+    ],
+    "repaired": ["inspect", "promise", "issue_parts", "return_parts", "discount"],
+    "ready_for_return": ["return", "promise", "return_parts", "discount"],
+    "resolved": ["record_payment", "return_parts"],
+    "closed": [],
+    "cancelled": [],
+}
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_a_work_order_adds_parts_quotation_discount_and_deposit_steps(status: str) -> None:
+    # R19: parts only against an open work order (past arrival or in the workshop); R17: a
+    # discount before the invoice; unused parts go back until the ticket closes.
+    assert allowed_actions(Status(status), PAID_WORK_ORDER) == EXPECTED_WITH_WORK_ORDER[status]
+
+
+def test_a_discount_is_for_paid_work_and_a_deposit_for_a_warranty_claim() -> None:
+    # R17: a discount applies to a general repair; R19: a deposit is taken on a claim.
+    claim = TicketFacts(money_rules=True, claim=True)
+    assert "discount" not in allowed_actions(Status.ON_SITE, claim)
+    assert "take_deposit" in allowed_actions(Status.ON_SITE, claim)
+    assert "take_deposit" not in allowed_actions(Status.ON_SITE, PAID_WORK_ORDER)
+    assert "general (paid) repair" in refusal_message(Status.ON_SITE, "discount", claim)
+    assert "warranty claim only" in refusal_message(Status.ON_SITE, "take_deposit", PAID_WORK_ORDER)
+
+
+def test_tickets_from_before_work_orders_are_told_so() -> None:
+    with pytest.raises(TransitionRefused):
+        next_status(Status.CARRIED_IN, "issue_parts")
+    why = refusal_message(Status.CARRIED_IN, "issue_parts")
+    assert "called in before work orders" in why
+
+
+def test_a_pending_quotation_blocks_the_repair_and_the_parts_until_accepted() -> None:
+    # R19: the customer accepts the quotation before the repair starts.
+    waiting = TicketFacts(money_rules=True, paid=True, quote_pending=True)
+    assert allowed_actions(Status.CARRIED_IN, waiting) == [
+        "promise",
+        "return_parts",
+        "quote",
+        "discount",
+    ]
+    for action in ["record_repair", "issue_parts"]:
+        with pytest.raises(TransitionRefused):
+            next_status(Status.CARRIED_IN, action, facts=waiting)
+        why = refusal_message(Status.CARRIED_IN, action, waiting)
+        assert "not accepted the quotation" in why and "'accept_quote'" in why
+    quoted = TicketFacts(money_rules=True, quote_pending=True, quoted=True)
+    assert next_status(Status.CARRIED_IN, "accept_quote", facts=quoted) == "carried_in"
+    # A declined quotation returns the product unrepaired.
+    assert next_status(Status.CARRIED_IN, "decline_quote", facts=quoted) == "ready_for_return"
+
+
+def test_an_undecided_warranty_responsibility_blocks_the_repair() -> None:
+    # R20: the defect is inspected and its responsibility decided before it is repaired.
+    undecided = TicketFacts(money_rules=True, responsibility_pending=True)
+    assert "decide_responsibility" in allowed_actions(Status.ON_SITE, undecided)
+    assert "decide_responsibility" not in allowed_actions(Status.ON_SITE, WORK_ORDER)
+    for status, action in [(Status.ON_SITE, "resolve"), (Status.CARRIED_IN, "record_repair")]:
+        with pytest.raises(TransitionRefused):
+            next_status(status, action, facts=undecided)
+        assert "'decide_responsibility' first" in refusal_message(status, action, undecided)
+
+
+def test_a_held_invoice_takes_no_payment_until_the_director_decides() -> None:
+    # R18: a low margin is approved before the job is invoiced.
+    held = TicketFacts(money_rules=True, invoice_waiting=True)
+    assert "record_payment" not in allowed_actions(Status.RESOLVED, held)
+    with pytest.raises(TransitionRefused):
+        next_status(Status.RESOLVED, "record_payment", fully_paid=True, facts=held)
+    assert "margin (R18)" in refusal_message(Status.RESOLVED, "record_payment", held)
 
 
 # --- who may take a step (R4–R8) -----------------------------------------------------------

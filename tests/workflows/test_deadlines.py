@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,11 +29,16 @@ from models.policy import parse_policy, service_clock
 from models.tables import EscalationRecord, TicketRecord
 from models.ticket import TicketState
 from tests.conftest import time_skipping_server
-from tests.workflows.builders import act, register, ticket_start
+from tests.workflows.builders import (
+    TicketDriver,
+    at,
+    eventually,
+    register,
+    skip_to,
+    ticket_start,
+)
 from worker import build_worker
-from workflows.ticket import TicketWorkflow
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The shipped office calendar, with the 2030 National Day week as a deployment lists it when
 # the `holidays` package does not know that year's official schedule yet: the package's
 # Oct 1-3 (+ observed) extended to the 7th, and Saturday Oct 12 a make-up working day.
@@ -60,37 +64,13 @@ arrival_hours = 7
 )
 
 
-def at(day: str, hhmm: str) -> datetime:
-    """An instant of office time in Shanghai."""
-    return datetime.fromisoformat(f"{day}T{hhmm}:00").replace(tzinfo=SHANGHAI)
-
-
 @pytest.fixture
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with time_skipping_server() as env:
         yield env
 
 
-async def skip_to(env: WorkflowEnvironment, instant: datetime) -> None:
-    now = await env.get_current_time()
-    assert instant > now, f"{instant} is already past ({now})"
-    await env.sleep(instant - now)
-
-
-async def eventually(check: Callable[[], Any], within: float = 10.0) -> Any:
-    """Waits (real time) for the worker to process what the skipped clock set off."""
-    deadline = asyncio.get_running_loop().time() + within
-    while True:
-        result = await check()
-        if result or asyncio.get_running_loop().time() > deadline:
-            return result
-        await asyncio.sleep(0.05)
-
-
-class Ticket:
-    def __init__(self, env: WorkflowEnvironment, task_queue: str) -> None:
-        self.env, self.task_queue = env, task_queue
-
+class Ticket(TicketDriver):
     async def call_in(self, zone: str = "urban", service_type: str = "paid") -> TicketState:
         now = await self.env.get_current_time()
         start = ticket_start(fingerprint=uuid.uuid4().hex)
@@ -100,14 +80,8 @@ class Ticket:
             clock=service_clock(POLICY, zone, now),
             service_type=service_type,
         )
-        self.handle: WorkflowHandle[Any, Any] = self.env.client.get_workflow_handle(
-            f"ticket-{start.ticket_id}"
-        )
+        self.handle = self.env.client.get_workflow_handle(f"ticket-{start.ticket_id}")
         return await register(self.env.client, start, self.task_queue)
-
-    async def state(self) -> TicketState:
-        state: TicketState = await self.handle.query(TicketWorkflow.state_query)
-        return state
 
     async def kinds(self) -> list[str]:
         return [e.kind for e in (await self.state()).escalations]
@@ -118,12 +92,6 @@ class Ticket:
 
         await eventually(check)
         return await self.kinds()
-
-    async def act(self, action: str, actor: str, roles: list[str], **data: Any) -> TicketState:
-        state: TicketState = await self.handle.execute_update(
-            TicketWorkflow.act, act(action, actor, roles, **data)
-        )
-        return state
 
 
 @pytest.fixture
