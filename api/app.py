@@ -25,6 +25,7 @@ from api.routes import (
     reports,
     session,
     surveys,
+    technicians,
     tickets,
     workshop,
 )
@@ -80,6 +81,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         workshop,
         escalations,
         approvals,
+        technicians,
         complaints,
         reports,
         surveys,

@@ -27,6 +27,7 @@ from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions, refusal_message
 from models.policy import Policy, approval_terms, billing_terms, service_clock, survey_terms
 from models.refusals import (
+    CONFLICT,
     IDEMPOTENCY_KEY_REUSED,
     INVALID_PAYLOAD,
     INVALID_TRANSITION,
@@ -45,7 +46,8 @@ from models.ticket import (
     TicketStart,
     TicketState,
 )
-from store import tickets, users
+from models.worktime import local
+from store import sites, tickets, users
 from workflows.ticket import TicketWorkflow
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0d7e0c-6a44-4f5e-9b7e-0d8f6f1f3a11")
@@ -219,7 +221,24 @@ def checked_step(
     if problem is not None:
         _refuse_status_first(db, ticket_id, action)
         raise problem
+    if action == Action.DISPATCH:
+        _check_dispatch_gates(db, policy, ticket_id, data["technician"])
     return data
+
+
+def _check_dispatch_gates(db: Session, policy: Policy, ticket_id: str, to: str) -> None:
+    """R33, R34: a site needing a safety agreement and a category needing a certificate are
+    refused (409, saying what is missing) while the ticket's status would allow the step."""
+    row = tickets.visible(db, ticket_id)
+    if row is None:
+        return
+    today = local(datetime.now(UTC), policy.office_timezone).date()
+    why = sites.dispatch_refusal(
+        db, row.product_serial_no, to, policy.qualifications.required_for, today
+    )
+    if why is not None:
+        _refuse_status_first(db, ticket_id, Action.DISPATCH)
+        raise Refused(CONFLICT, why)
 
 
 def _in_office_time(body: dict[str, Any], timezone: str) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from pydantic import (
 from models.approvals import ApprovalKind, ApprovalTerms, Band
 from models.roles import Role
 from models.ticket import BillingTerms, ServiceClock, SurveyTerms
-from models.values import MONEY_CEILING
+from models.values import MONEY_CEILING, Category
 from models.worktime import WorkCalendar
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -201,6 +201,11 @@ class Warranty(_Strict):
     responsibility_roles: list[Role] = Field([Role.MANAGER, Role.DIRECTOR], min_length=1)
 
 
+class Qualifications(_Strict):
+    # R34: product categories a technician is dispatched to only with a valid certificate.
+    required_for: list[Category] = []
+
+
 class PolicyBand(_Strict):
     role: Role
     up_to: Money | None = None
@@ -288,6 +293,7 @@ class Policy(_Strict):
     quotations: Quotations = Quotations()
     warranty: Warranty = Warranty()
     approvals: Approvals = Approvals()
+    qualifications: Qualifications = Qualifications()
     _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")

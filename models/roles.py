@@ -60,6 +60,8 @@ INTERNAL_JOB_ROLES = frozenset({R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
 SUPERVISING_ROLES = frozenset({R.DIRECTOR, R.ADMIN})
 # R19: who keeps the parts store: the price list, receipts, imports.
 STORE_ROLES = frozenset({R.STOREKEEPER, R.ADMIN})
+# R34: who records a technician's certificates.
+CERTIFYING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 # R24: who reads any technician's monthly appraisal (a technician reads their own).
 APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 # api.md: who sees a customer's secret survey link (to resend it, or take answers by phone).
@@ -86,6 +88,8 @@ class Reading(StrEnum):
     """The price list and stock on hand (R19)."""
     APPROVALS = "approvals"
     """Every approval and its decision (R17-R20); a ticket's own are on the ticket."""
+    TECHNICIANS = "technicians"
+    """Technicians with their certificates and open jobs, to dispatch them (R34)."""
 
 
 FRONT_OFFICE = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
@@ -99,6 +103,7 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
     Reading.CATALOG: FRONT_OFFICE | {R.SALES, R.ACCOUNTANT},
     Reading.PARTS: frozenset(Role),
     Reading.APPROVALS: frozenset(Role) - {R.TECHNICIAN, R.SALES},
+    Reading.TECHNICIANS: FRONT_OFFICE,
 }
 
 

@@ -11,7 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Numeric,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -374,6 +383,10 @@ class CustomerRecord(SQLModel, table=True):
     name: str = Field(max_length=200)
     phone: str = Field(max_length=64, index=True)
     address: str
+    safety_agreement_required: bool = Field(
+        default=False, sa_column_kwargs={"server_default": false()}
+    )
+    """R33: no technician enters this customer's site without a valid safety agreement."""
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 
@@ -388,8 +401,43 @@ class ProductRecord(SQLModel, table=True):
     model: str = Field(max_length=200)
     customer_id: int | None = Field(default=None, foreign_key="customers.id", index=True)
     warranty_until: date | None = None
+    category: str | None = Field(default=None, max_length=64)
+    """R34: the product category; the policy names those a technician needs a certificate for."""
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
+
+
+class SafetyAgreementRecord(SQLModel, table=True):
+    """R33: a safety agreement signed for a customer's site, valid `signed_on` to
+    `valid_until` inclusive."""
+
+    __tablename__ = "safety_agreements"
+    __table_args__ = (
+        CheckConstraint("valid_until >= signed_on", name="ck_safety_agreements_period"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    signer: str = Field(max_length=200)
+    signed_on: date
+    valid_until: date
+    document_ref: str = Field(max_length=200)
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = _stamp()
+
+
+class CertificateRecord(SQLModel, table=True):
+    """R34: a technician's certificate for a product category, valid until its expiry."""
+
+    __tablename__ = "certificates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(foreign_key="users.username", index=True, max_length=64)
+    category: str = Field(max_length=64)
+    number: str = Field(max_length=200)
+    valid_until: date
+    recorded_by: str = Field(max_length=64)
+    recorded_at: datetime = _stamp()
 
 
 class ContractRecord(SQLModel, table=True):

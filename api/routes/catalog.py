@@ -26,9 +26,10 @@ from api.schemas.catalog import (
     ProductPublic,
     ProductUpdate,
 )
+from api.schemas.sites import SafetyAgreementBody, SafetyAgreementPublic
 from models.roles import Reading, Role
 from models.tables import CustomerRecord, ProductRecord, User
-from store import catalog
+from store import catalog, sites
 
 CATALOG_EDITORS = (Role.CLERK, Role.DISPATCHER, Role.DIRECTOR, Role.SALES, Role.ADMIN)
 Editor = Annotated[User, Depends(require_roles(*CATALOG_EDITORS))]
@@ -93,6 +94,29 @@ def update_customer(
 ) -> CustomerDetail:
     customer = catalog.get_customer(db, customer_id)
     return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()))
+
+
+@customers.post(
+    "/{customer_id}/safety-agreements",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SafetyAgreementPublic,
+)
+def add_safety_agreement(
+    customer_id: RowId, new: SafetyAgreementBody, db: SessionDep, user: Editor
+) -> SafetyAgreementPublic:
+    """R33: records a safety agreement signed for the customer's site; a site that requires
+    one takes technicians while one is valid."""
+    row = sites.add_agreement(db, customer_id, new.model_dump(), user.username)
+    return SafetyAgreementPublic.from_record(row)
+
+
+@customers.get("/{customer_id}/safety-agreements", response_model=list[SafetyAgreementPublic])
+def list_safety_agreements(
+    customer_id: RowId, db: SessionDep, _: Reader
+) -> list[SafetyAgreementPublic]:
+    """R33: the customer's safety agreements, the longest-valid first."""
+    catalog.get_customer(db, customer_id)
+    return [SafetyAgreementPublic.from_record(row) for row in sites.agreements(db, customer_id)]
 
 
 # --- products -------------------------------------------------------------------------------

@@ -28,13 +28,14 @@ from api.schemas.tickets import (
 )
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
-from models.lifecycle import Status
+from models.lifecycle import BEFORE_ARRIVAL, Status
 from models.refusals import FORBIDDEN, NOT_FOUND, Refused
 from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role, shows_survey_link
 from models.tables import TicketRecord, User
 from models.ticket import ActionRequest, TicketState
 from models.values import Phone
-from store import approvals, surveys, tickets
+from models.worktime import local
+from store import approvals, sites, surveys, tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -70,7 +71,14 @@ async def _read(app: ServicesDep, ticket_id: str, scope: str | None = None) -> T
             row = tickets.visible(db, ticket_id, scope)
             if row is None:
                 raise _missing(ticket_id)
-            return _public(db, [row])[0]
+            found = _public(db, [row])[0]
+            if found.status in BEFORE_ARRIVAL:
+                today = local(datetime.now(UTC), app.policy.office_timezone).date()
+                site = sites.site_of(db, row.product_serial_no)
+                found.dispatch_requirements = sites.requirements(
+                    site, app.policy.qualifications.required_for, today
+                )
+            return found
 
     return await run_in_threadpool(read)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from api.schemas.base import Patch, Request
 from models.entitlement import Entitlement, ServiceType
 from models.tables import ContractRecord, CustomerRecord, ProductRecord
-from models.values import Phone, ShortText, Text
+from models.values import Category, Phone, ShortText, Text
 
 ContractNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
@@ -22,12 +22,15 @@ class CustomerCreate(Request):
     name: ShortText
     phone: Phone
     address: Text
+    safety_agreement_required: bool = False
+    """R33: no technician is sent to this site without a valid safety agreement."""
 
 
 class CustomerUpdate(Patch):
     name: ShortText | None = None
     phone: Phone | None = None
     address: Text | None = None
+    safety_agreement_required: bool | None = None
 
 
 class ProductCreate(Request):
@@ -36,15 +39,18 @@ class ProductCreate(Request):
     customer_id: RecordId | None = None
     warranty_until: date | None = None
     """The last day of the free warranty (R1, R2)."""
+    category: Category | None = None
+    """R34: the policy's `[qualifications]` names the categories that need a certificate."""
 
 
 class ProductUpdate(Patch):
-    nullable = frozenset({"customer_id", "warranty_until"})
+    nullable = frozenset({"customer_id", "warranty_until", "category"})
 
     serial_no: ShortText | None = None
     model: ShortText | None = None
     customer_id: RecordId | None = None
     warranty_until: date | None = None
+    category: Category | None = None
 
 
 class ContractCreate(Request):
@@ -77,6 +83,7 @@ class CustomerPublic(BaseModel):
     name: str
     phone: str
     address: str
+    safety_agreement_required: bool
     created_at: datetime
     updated_at: datetime
 
@@ -91,6 +98,7 @@ class ProductPublic(BaseModel):
     model: str
     customer_id: int | None
     warranty_until: date | None
+    category: str | None
     created_at: datetime
     updated_at: datetime
 

@@ -93,6 +93,10 @@ class TicketPublic(BaseModel):
     """R17-R20: quotation, parts issued and returned, discount, responsibility, deposit, and
     the approval the invoice waits for; none on tickets called in before work orders."""
     approvals: list[ApprovalPublic]
+    dispatch_requirements: dict[str, Any] | None = None
+    """R33, R34, on `GET /tickets/{id}` while the ticket waits for (re)dispatch: whether the
+    site needs a safety agreement and until when one is valid, what blocks dispatch, and the
+    certificate the product's category needs."""
     evidence: dict[str, Any]
     amount_due: MoneyOut
     amount_paid: MoneyOut

@@ -29,7 +29,9 @@ def empty_catalog_afterwards(engine: Engine) -> Iterator[None]:
     yield
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            connection.execute(text("TRUNCATE contracts, products, customers RESTART IDENTITY"))
+            connection.execute(
+                text("TRUNCATE contracts, products, customers RESTART IDENTITY CASCADE")
+            )
 
 
 def customer_body(**overrides: Any) -> dict[str, Any]:

@@ -320,3 +320,45 @@ async def test_only_the_storekeeper_and_admin_keep_the_parts_store(api: Api) -> 
     # Each keeper listed, changed, re-priced and deleted FUSE-5A and took one KEPT-1 in.
     listed = await store.get("/parts")
     assert [(p["part_no"], p["stock_on_hand"]) for p in listed.json()] == [("KEPT-1", 2)]
+
+
+# R33: the roles that keep the customer records record their sites' safety agreements; R34:
+# supervisors record technicians' certificates. Every other role: 403 naming who may.
+AGREEMENT_MAY = {"admin", "clerk", "dispatcher", "director", "sales"}
+CERTIFICATE_MAY = {"admin", "director", "manager"}
+
+
+async def test_who_records_safety_agreements_and_certificates(api: Api) -> None:
+    await staff(api)
+    clerk = await api.as_user("clerk1")
+    site = {"name": "Plant", "phone": "02100000000", "address": "9 Harbour Road"}
+    customer = (await clerk.post("/customers", json=site)).json()["id"]
+    agreement = {
+        "signer": "Wang Fang",
+        "signed_on": "2026-01-01",
+        "valid_until": "2027-01-01",
+        "document_ref": "SA-1",
+    }
+    certificate = {"category": "elevator", "number": "EL-1", "valid_until": "2099-01-01"}
+    writes = [
+        (f"/customers/{customer}/safety-agreements", agreement, AGREEMENT_MAY, "clerk"),
+        ("/technicians/tech1/certificates", certificate, CERTIFICATE_MAY, "manager"),
+    ]
+    for role in ROLES:
+        client = await api.as_user(USER_OF[role])
+        for path, body, may, named in writes:
+            answer = await client.post(path, json=body)
+            if role in may:
+                assert answer.status_code == 201, (role, path, answer.text)
+            else:
+                assert answer.status_code == 403, (role, path, answer.text)
+                assert named in answer.json()["detail"], (role, path)
+    admin = await api.as_user("admin")
+    agreements = await admin.get(f"/customers/{customer}/safety-agreements")
+    assert sorted(a["recorded_by"] for a in agreements.json()) == sorted(
+        USER_OF[role] for role in AGREEMENT_MAY
+    )
+    certificates = await admin.get("/technicians/tech1/certificates")
+    assert sorted(c["recorded_by"] for c in certificates.json()) == sorted(
+        USER_OF[role] for role in CERTIFICATE_MAY
+    )

@@ -35,6 +35,11 @@ MATRIX: dict[str, set[str]] = {
     # R17-R20: the office, finance and management see what waits for a decision.
     "/approvals": EVERYONE - {"technician", "sales"},
     "/approvals?mine=true&status=pending": EVERYONE - {"technician", "sales"},
+    # R33, R34: who may be sent where, for the office that dispatches.
+    "/customers/{customer}/safety-agreements": OFFICE | {"sales", "accountant"},
+    "/technicians": OFFICE,
+    "/technicians?qualified_for=fire_alarm&available=true": OFFICE,
+    "/technicians/tech1/certificates": OFFICE,
     "/users": {"admin"},
     "/users/me": EVERYONE,
     "/reports/technicians/tech1/monthly?month=2026-01": {
@@ -53,6 +58,9 @@ async def tickets(api: Api) -> dict[str, str]:
     admin = await api.as_user("admin")
     part = {"part_no": "FUSE-5A", "name": "Fuse", "unit_cost": "0.80", "list_price": "2.50"}
     assert (await admin.post("/parts", json=part)).status_code == 201
+    site = {"name": "Plant", "phone": "02100000000", "address": "9 Harbour Road"}
+    customer = await admin.post("/customers", json=site)
+    assert customer.status_code == 201, customer.text
     for username, role in EXTRA_USERS.items():
         created = await admin.post(
             "/users",
@@ -60,7 +68,7 @@ async def tickets(api: Api) -> dict[str, str]:
         )
         assert created.status_code == 201, created.text
     clerk, disp = await api.users("clerk1", "disp1")
-    ids = {}
+    ids = {"customer": str(customer.json()["id"])}
     for name in ("mine", "handed_over", "others"):
         answer = await clerk.post("/tickets", json=call_in_body())
         ids[name] = answer.json()["id"]

@@ -141,7 +141,9 @@ def db(engine: Engine) -> Iterator[Engine]:
     yield engine
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
-            connection.execute(text("TRUNCATE contracts, products, customers RESTART IDENTITY"))
+            connection.execute(
+                text("TRUNCATE contracts, products, customers RESTART IDENTITY CASCADE")
+            )
 
 
 def test_facts_for_an_unknown_serial_are_none(db: Engine) -> None:

@@ -1,0 +1,70 @@
+"""dispatch gates (R33, R34): customers' sites that need a safety agreement, the agreements,
+product categories and technicians' certificates
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02 11:30:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0008"
+down_revision: str | None = "0007"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "customers",
+        sa.Column(
+            "safety_agreement_required", sa.Boolean(), nullable=False, server_default=sa.false()
+        ),
+    )
+    op.add_column(
+        "products",
+        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    )
+    op.create_table(
+        "safety_agreements",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("customer_id", sa.Integer(), nullable=False),
+        sa.Column("signer", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("signed_on", sa.Date(), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("document_ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("valid_until >= signed_on", name="ck_safety_agreements_period"),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index(
+        "ix_safety_agreements_customer_id", "safety_agreements", ["customer_id"], unique=False
+    )
+    op.create_table(
+        "certificates",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("number", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("valid_until", sa.Date(), nullable=False),
+        sa.Column("recorded_by", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["username"], ["users.username"]),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_certificates_username", "certificates", ["username"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("ix_certificates_username", table_name="certificates")
+    op.drop_table("certificates")
+    op.drop_index("ix_safety_agreements_customer_id", table_name="safety_agreements")
+    op.drop_table("safety_agreements")
+    op.drop_column("products", "category")
+    op.drop_column("customers", "safety_agreement_required")
