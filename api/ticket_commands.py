@@ -102,10 +102,12 @@ async def call_in(
     clerk: str,
     idempotency_key: str | None,
     service_type: ServiceType = ServiceType.PAID,
+    contract_hours: float | None = None,
 ) -> TicketState:
     """R3: start the ticket's workflow and wait for its registration, at most once per key.
-    The service type is decided at registration (R2) unless the job is internal (R1). Raises
-    TicketGone when the key's ticket has ended already (it is still that ticket)."""
+    The service type is decided at registration (R2) unless the job is internal (R1); a
+    contract's own arrival hours replace the zone's (R13). Raises TicketGone when the key's
+    ticket has ended already (it is still that ticket)."""
     if request.zone not in policy.zones:
         known = ", ".join(sorted(policy.zones))
         raise field_refused(
@@ -125,7 +127,7 @@ async def call_in(
         terms=billing_terms(policy),
         fingerprint=fingerprint(request),
         service_type=service_type.value,
-        clock=service_clock(policy, request.zone, datetime.now(UTC)),
+        clock=service_clock(policy, request.zone, datetime.now(UTC), contract_hours),
         survey=survey_terms(policy),
         approval_terms=approval_terms(policy),
     )

@@ -42,6 +42,8 @@ class ContractFacts:
     ends_on: date
     covers_labor: bool = True
     covers_parts: bool = False
+    arrival_hours: float | None = None
+    """R13: the contract's own arrival hours, if it sets them."""
 
     def active_on(self, on: date) -> bool:
         return self.starts_on <= on <= self.ends_on

@@ -362,12 +362,15 @@ def load_policy(path: Path | None) -> Policy:
     return parse_policy(text, str(path))
 
 
-def service_clock(policy: Policy, zone: str, now: datetime) -> ServiceClock:
+def service_clock(
+    policy: Policy, zone: str, now: datetime, contract_hours: float | None = None
+) -> ServiceClock:
     """R12–R15: the zone's deadline terms as they stand at call-in, holidays resolved; frozen
-    into the ticket, so a later policy change does not move its deadlines."""
+    into the ticket, so a later policy change does not move its deadlines. A contract's own
+    arrival hours (R13) replace the zone's."""
     return ServiceClock(
         calendar=policy.work_calendar(zone, now),
-        arrival_hours=policy.zones[zone].arrival_hours,
+        arrival_hours=contract_hours or policy.zones[zone].arrival_hours,
         warning_fraction=policy.deadlines.warning_fraction,
     )
 

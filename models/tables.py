@@ -455,6 +455,9 @@ class ContractRecord(SQLModel, table=True):
     ends_on: date
     covers_labor: bool = True
     covers_parts: bool = False
+    arrival_hours: float | None = None
+    """R13: "remote places as the contract says": the contract's arrival hours, overriding
+    the zone's for the tickets it covers (frozen into each at call-in)."""
     notes: str | None = None
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()

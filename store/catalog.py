@@ -35,6 +35,7 @@ def _contract_facts(row: Any) -> ContractFacts:
         ends_on=row.ends_on,
         covers_labor=row.covers_labor,
         covers_parts=row.covers_parts,
+        arrival_hours=row.arrival_hours,
     )
 
 
@@ -63,6 +64,16 @@ def facts_for_serial(
         .order_by(_contracts.c.starts_on, _contracts.c.number)
     ).all()
     return _product_facts(product), [_contract_facts(row) for row in contracts]
+
+
+def contract_arrival_hours(session: Session, serial_no: str | None, on: date) -> float | None:
+    """R13: the arrival hours of the contract a call-in on `serial_no` would be served under
+    on `on` (R2 picks it), if that contract sets its own."""
+    if serial_no is None:
+        return None
+    product, contracts = facts_for_serial(session.connection(), serial_no)
+    number = decide(product, contracts, on).evidence.get("contract")
+    return next((c.arrival_hours for c in contracts if c.number == number), None)
 
 
 def ensure_product(connection: Connection, serial_no: str, model: str) -> int:

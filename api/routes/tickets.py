@@ -35,7 +35,7 @@ from models.tables import TicketRecord, User
 from models.ticket import ActionRequest, TicketState
 from models.values import Phone
 from models.worktime import local
-from store import approvals, sites, surveys, tickets
+from store import approvals, catalog, sites, surveys, tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -101,6 +101,13 @@ async def _register(
     idempotency_key: str | None,
     service_type: ServiceType = ServiceType.PAID,
 ) -> TicketPublic:
+    def contract_hours() -> float | None:
+        today = local(datetime.now(UTC), app.policy.office_timezone).date()
+        with app.session() as db:
+            return catalog.contract_arrival_hours(db, request.product.serial_no, today)
+
+    internal = service_type == ServiceType.INTERNAL
+    hours = None if internal else await run_in_threadpool(contract_hours)
     try:
         state = await ticket_commands.call_in(
             app.temporal,
@@ -110,6 +117,7 @@ async def _register(
             registered_by.username,
             idempotency_key,
             service_type,
+            contract_hours=hours,
         )
     except ticket_commands.TicketGone as gone:
         return await _read(app, str(gone))

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from api.schemas.base import Patch, Request
 from models.entitlement import Entitlement, ServiceType
+from models.policy import MAX_HOURS
 from models.tables import ContractRecord, CustomerRecord, ProductRecord
 from models.values import Category, Phone, ShortText, Text
 
@@ -16,6 +17,7 @@ ContractNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
 ]
 RecordId = Annotated[int, Field(ge=1, le=2_147_483_647)]
+ArrivalHours = Annotated[float, Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)]
 
 
 class CustomerCreate(Request):
@@ -62,11 +64,13 @@ class ContractCreate(Request):
     ends_on: date
     covers_labor: bool = True
     covers_parts: bool = False
+    arrival_hours: ArrivalHours | None = None
+    """R13: the contract's own working hours to arrive in, replacing the zone's."""
     notes: Text | None = None
 
 
 class ContractUpdate(Patch):
-    nullable = frozenset({"notes"})
+    nullable = frozenset({"notes", "arrival_hours"})
 
     number: ContractNumber | None = None
     customer_id: RecordId | None = None
@@ -75,6 +79,7 @@ class ContractUpdate(Patch):
     ends_on: date | None = None
     covers_labor: bool | None = None
     covers_parts: bool | None = None
+    arrival_hours: ArrivalHours | None = None
     notes: Text | None = None
 
 
@@ -116,6 +121,7 @@ class ContractPublic(BaseModel):
     ends_on: date
     covers_labor: bool
     covers_parts: bool
+    arrival_hours: float | None
     notes: str | None
     created_at: datetime
     updated_at: datetime

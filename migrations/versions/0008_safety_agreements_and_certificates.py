@@ -1,5 +1,6 @@
-"""dispatch gates (R33, R34): customers' sites that need a safety agreement, the agreements,
-product categories and technicians' certificates
+"""contracts and who may go where (R13, R33, R34): a contract's own arrival hours, customers'
+sites that need a safety agreement, the agreements, product categories and technicians'
+certificates
 
 Revision ID: 0008
 Revises: 0007
@@ -25,6 +26,7 @@ def upgrade() -> None:
             "safety_agreement_required", sa.Boolean(), nullable=False, server_default=sa.false()
         ),
     )
+    op.add_column("contracts", sa.Column("arrival_hours", sa.Float(), nullable=True))
     op.add_column(
         "products",
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -68,3 +70,4 @@ def downgrade() -> None:
     op.drop_table("safety_agreements")
     op.drop_column("products", "category")
     op.drop_column("customers", "safety_agreement_required")
+    op.drop_column("contracts", "arrival_hours")

@@ -372,3 +372,35 @@ async def test_warranty_carry_in_is_free_and_closes_on_return(api: Api) -> None:
     assert card["receipt"]["voided_at"] is not None
     assert [s["action"] for s in await timeline(api, tid)][-2:] == ["return", "close"]
     assert await invoices(api) == []
+
+
+# --- a contract's own terms (R13) ------------------------------------------------------------
+
+
+def hours_to_arrive(ticket: dict[str, Any]) -> float:
+    due = datetime.fromisoformat(ticket["arrival_due_at"])
+    return (due - datetime.fromisoformat(ticket["created_at"])).total_seconds() / 3600
+
+
+async def test_a_contracts_arrival_hours_replace_the_zones_and_stay_with_the_ticket(
+    api: Api,
+) -> None:
+    # R13 "remote places as the contract says": in a 24-hour zone (ring_1, 1 hour), a contract
+    # promising 3 hours gives its tickets 3; a later change to the contract moves no ticket.
+    clerk = await api.as_user("clerk1")
+    customer, product = await product_on_record(api, "SN-REMOTE-1")
+    contract = await contract_on(api, customer, product, arrival_hours=3)
+    assert contract["arrival_hours"] == 3
+    body = call_in_body(product={"model": "TV-55", "serial_no": "SN-REMOTE-1"}, zone="ring_1")
+    covered = (await clerk.post("/tickets", json=body)).json()
+    assert covered["service_type"] == "contract"
+    assert abs(hours_to_arrive(covered) - 3) < 0.01
+    changed = await clerk.patch(f"/contracts/{contract['id']}", json={"arrival_hours": 8})
+    assert changed.status_code == 200, changed.text
+    again = (await clerk.get(f"/tickets/{covered['id']}")).json()
+    assert again["arrival_due_at"] == covered["arrival_due_at"]
+    # Without a contract, the zone's hour.
+    other = call_in_body(product={"model": "TV-55", "serial_no": "SN-OTHER"}, zone="ring_1")
+    assert abs(hours_to_arrive((await clerk.post("/tickets", json=other)).json()) - 1) < 0.01
+    bad = await clerk.patch(f"/contracts/{contract['id']}", json={"arrival_hours": 0})
+    assert bad.status_code == 422 and "arrival_hours" in bad.text
