@@ -38,7 +38,10 @@ from activities.survey import SurveyActivities
 from core.codec import codec_from_setting
 from core.config import Settings
 from core.db import make_engine, migrate
+from jobs.contracts import start_missing
+from models.policy import load_policy
 from workflows.complaint import ComplaintWorkflow
+from workflows.contract import ContractWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
 
@@ -128,6 +131,7 @@ def build_worker(
             TicketWorkflow,
             ComplaintWorkflow,
             SurveyWorkflow,
+            ContractWorkflow,
         ],
         activities=[
             projection.register_ticket,
@@ -141,6 +145,7 @@ def build_worker(
             survey.complaint_number,
             notify.send_message,
             notify.notify_escalation,
+            notify.notify_staff,
             stock.issue_stock,
             stock.return_stock,
             stock.price_parts,
@@ -189,6 +194,7 @@ async def run_worker(settings: Settings) -> None:
             refused.message,
             ", ".join(k.name for k in SEARCH_ATTRIBUTE_KEYS),
         )
+    await start_missing(client, engine, load_policy(settings.policy_file), settings.task_queue)
     worker = build_worker(
         client,
         engine,

@@ -41,7 +41,16 @@ from temporalio.exceptions import ApplicationError
 
 from core.config import Settings
 from models.escalation import EscalationNotice
-from models.messages import EMAIL, PENDING, REJECTED, SENT, SKIPPED, SMS, OutgoingMessage
+from models.messages import (
+    EMAIL,
+    PENDING,
+    REJECTED,
+    SENT,
+    SKIPPED,
+    SMS,
+    OutgoingMessage,
+    StaffNotice,
+)
 from models.tables import utcnow
 from store import notifications, users
 
@@ -217,34 +226,46 @@ class NotifyActivities:
         """R16: emails the escalation to the active staff in its notify roles, once each;
         returns how many have it now."""
         escalation = notice.escalation
-        recipients = await asyncio.to_thread(
-            users.staff_emails, self.engine, escalation.notify_roles
+        what = f"escalation {escalation.id} ({escalation.kind}, ticket {notice.ticket_number})"
+        return await self._tell_staff(
+            f"escalation:{escalation.id}{notice.key}",
+            escalation.notify_roles,
+            notice.subject,
+            notice.body,
+            what,
+            "escalation emails",
         )
+
+    @activity.defn
+    async def notify_staff(self, notice: StaffNotice) -> int:
+        """Emails the active staff in the notice's roles, once each; returns how many have
+        it now."""
+        return await self._tell_staff(
+            notice.key, notice.roles, notice.subject, notice.body, repr(notice.key), "emails"
+        )
+
+    async def _tell_staff(
+        self, key: str, roles: list[str], subject: str, body: str, what: str, emails: str
+    ) -> int:
+        recipients = await asyncio.to_thread(users.staff_emails, self.engine, roles)
         if not recipients:
-            log.warning(
-                "escalation %s (%s, ticket %s): no active user with role %s has an email",
-                escalation.id,
-                escalation.kind,
-                notice.ticket_number,
-                " or ".join(escalation.notify_roles),
-            )
+            log.warning("%s: no active user with role %s has an email", what, " or ".join(roles))
             return 0
-        key = f"escalation:{escalation.id}{notice.key}"
-        messages = [OutgoingMessage(key, EMAIL, r, notice.subject, notice.body) for r in recipients]
+        messages = [OutgoingMessage(key, EMAIL, r, subject, body) for r in recipients]
         # All at once, so an attempt takes one SMTP timeout however many people are told, and
         # one failing recipient does not hold back the others.
         results = await asyncio.gather(*map(self._deliver, messages), return_exceptions=True)
         failures: list[BaseException] = []
         for recipient, result in zip(recipients, results, strict=True):
             if isinstance(result, BaseException):
-                log.warning("escalation email %r to %s failed: %s", key, recipient, result)
+                log.warning("email %r to %s failed: %s", key, recipient, result)
                 failures.append(result)
         for failure in failures:
             if not isinstance(failure, Exception) or isinstance(failure, ApplicationError):
                 raise failure  # cancelled, or a bug no retry fixes
         if failures:
             raise RuntimeError(
-                f"{len(failures)} of {len(recipients)} escalation emails not sent yet "
+                f"{len(failures)} of {len(recipients)} {emails} not sent yet "
                 f"(retried; the others are not sent again): {failures[0]}"
             ) from failures[0]
         return results.count(SENT)

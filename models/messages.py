@@ -29,3 +29,14 @@ class OutgoingMessage:
     """An email address or a phone number, depending on the channel."""
     subject: str
     body: str
+
+
+@dataclass
+class StaffNotice:
+    """An email to the active staff holding any of `roles` (R31: the sales director), once
+    each per `key`."""
+
+    key: str
+    roles: list[str]
+    subject: str
+    body: str

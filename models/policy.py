@@ -31,7 +31,7 @@ from pydantic import (
 from models.approvals import ApprovalKind, ApprovalTerms, Band
 from models.roles import Role
 from models.ticket import BillingTerms, ServiceClock, SurveyTerms
-from models.values import MONEY_CEILING, Category
+from models.values import MONEY_CEILING, Category, ShortItem
 from models.worktime import WorkCalendar
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -201,6 +201,19 @@ class Warranty(_Strict):
     responsibility_roles: list[Role] = Field([Role.MANAGER, Role.DIRECTOR], min_length=1)
 
 
+A3_CHECKLIST = ["front-end devices", "cabling", "central equipment", "system functions"]
+
+
+class Contracts(_Strict):
+    # R32: how often a contract's preventive inspections come unless it says otherwise, and
+    # the checklists per contract type ("default" for a contract of no listed type, A3).
+    every: Literal["month", "quarter"] = "month"
+    checklists: dict[str, list[ShortItem]] = {"default": A3_CHECKLIST}
+    # A contract workflow started late (at an upgrade) carries out what fell due this many days
+    # back; older events are recorded as missed.
+    catch_up_days: int = Field(7, ge=0, le=366)
+
+
 class Qualifications(_Strict):
     # R34: product categories a technician is dispatched to only with a valid certificate.
     required_for: list[Category] = []
@@ -294,6 +307,7 @@ class Policy(_Strict):
     warranty: Warranty = Warranty()
     approvals: Approvals = Approvals()
     qualifications: Qualifications = Qualifications()
+    contracts: Contracts = Contracts()
     _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -312,6 +326,12 @@ class Policy(_Strict):
         without one; UTC when the policy has no `office` calendar."""
         office = self.calendars.get(OFFICE_CALENDAR)
         return office.timezone if office is not None else "UTC"
+
+    def period_calendar(self, zone: str, first: date, last: date) -> WorkCalendar:
+        """The working days of `zone` from `first` to `last` with every holiday between
+        (R32: a contract's events fall on working days for years)."""
+        name = self.zones[zone].calendar
+        return self.calendars[name].resolve(range(first.year - 1, last.year + 2))
 
     def work_calendar(self, zone: str, around: datetime) -> WorkCalendar:
         """The working time of `zone` (R12) near `around`, holidays known from the year before

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import (
@@ -458,6 +459,24 @@ class ContractRecord(SQLModel, table=True):
     arrival_hours: float | None = None
     """R13: "remote places as the contract says": the contract's arrival hours, overriding
     the zone's for the tickets it covers (frozen into each at call-in)."""
+    zone: str = Field(default="urban", max_length=64, sa_column_kwargs={"server_default": "urban"})
+    """Where the contract's own jobs (inspections, follow-ups, renewal visits) are."""
+    kind: str | None = Field(default=None, max_length=64)
+    """The contract type, which picks the policy's inspection checklist (R32)."""
+    every: str | None = Field(default="month", max_length=16)
+    """R32: inspections every `month` or `quarter`; None: on `dates` only."""
+    dates: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    checklist: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    free_maintenance_until: date | None = None
+    """R31: the sales director hears three months before this day."""
+    terminated_on: date | None = None
+    uid: str | None = Field(
+        default_factory=lambda: uuid4().hex[:16], max_length=32, unique=True, index=True
+    )
+    """Names the contract's workflow, jobs and notices: unlike its number, it never changes
+    and is never given twice (contracts from before got `c<id>`)."""
+    workflow_started: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """Whether the contract's workflow runs (contracts from before it get one at upgrade)."""
     notes: str | None = None
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()

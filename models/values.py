@@ -34,6 +34,8 @@ Email = Annotated[
 ]
 Password = Annotated[str, StringConstraints(min_length=8, max_length=200)]
 PartNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")]
+ShortItem = Annotated[str, StringConstraints(min_length=1, max_length=120, pattern=r"\S")]
+"""A line of a list (a checklist's item)."""
 Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
 """A product category (R34), and so what a technician's certificate is for."""
 MoneyIn = Annotated[Decimal, Field(ge=0, le=MONEY_CEILING, decimal_places=2)]

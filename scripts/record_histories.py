@@ -2,7 +2,8 @@
 complaint one of them leads to.
 
 Run before changing a workflow and keep the files it writes:
-`python -m scripts.record_histories v5` (the prefix names the workflows' version).
+`python -m scripts.record_histories v5` (the prefix names the workflows' version);
+`python -m scripts.record_histories v6 contract` records a contract's life only.
 Old files stay: they are the executions that may still be running in production.
 Tickets are called in as the API does now: with the policy's deadlines, survey terms and
 approval terms (R17-R20), against a store holding the parts P1 and P2.
@@ -22,14 +23,17 @@ from temporalio.testing import WorkflowEnvironment
 from core.db import make_engine, migrate
 from models.approvals import DECIDE_UPDATE, DecisionRequest
 from models.complaint import ComplaintAction
+from models.contract import ContractChange
 from models.escalation import AcknowledgeRequest
 from models.policy import approval_terms, load_policy, service_clock
 from models.survey import SurveyAnswer
-from models.tables import PartRecord
+from models.tables import ContractRecord, CustomerRecord, PartRecord, ProductRecord
 from models.ticket import SurveyTerms
+from store.contracts import contract_terms
 from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
 from workflows.complaint import ComplaintWorkflow
+from workflows.contract import ContractStart, ContractWorkflow, contract_workflow_id
 from workflows.survey import SurveyWorkflow, survey_workflow_id
 from workflows.ticket import TicketWorkflow
 
@@ -240,6 +244,46 @@ async def take(handle, action: str, actor: str, roles: list[str], data: dict) ->
         await handle.execute_update(TicketWorkflow.act, act(action, actor, roles, **data))
 
 
+async def record_contract(env: WorkflowEnvironment, engine, policy, out: Path) -> None:
+    """R31, R32: a contract's four months: inspections and their jobs and notices, a
+    follow-up, a renewal, then a termination."""
+    with Session(engine) as db:
+        customer = CustomerRecord(name="Plant", phone="02100000000", address="9 Harbour Road")
+        db.add(customer)
+        db.flush()
+        product = ProductRecord(serial_no="SN-C", model="FA-900", customer_id=customer.id)
+        db.add(product)
+        db.flush()
+        now = (await env.get_current_time()).date()
+        row = ContractRecord(
+            number="MC-REC-1",
+            customer_id=customer.id,
+            product_id=product.id,
+            starts_on=now,
+            ends_on=now + timedelta(days=120),
+        )
+        db.add(row)
+        db.commit()
+        terms = contract_terms(db, policy, row)
+    handle = await env.client.start_workflow(
+        ContractWorkflow.run,
+        ContractStart(terms),
+        id=contract_workflow_id(terms.uid),
+        task_queue="record",
+    )
+    await sleep_days(env, 40)
+    renewal = ContractChange("renew", "clerk1", ends_on=terms.ends_on + timedelta(days=60))
+    await handle.execute_update(ContractWorkflow.change, renewal)
+    await sleep_days(env, 60)
+    ending = ContractChange("terminate", "dir1", terminated_on=now + timedelta(days=110))
+    await handle.execute_update(ContractWorkflow.change, ending)
+    await sleep_days(env, 20)
+    state = await handle.result()
+    print("contract", len(state.done), "events")
+    history = await handle.fetch_history()
+    (out / f"{sys.argv[1]}-contract-renewed_and_terminated.json").write_text(history.to_json())
+
+
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=TEST_SERVER,
@@ -253,6 +297,9 @@ async def main():
     async with env:
         await register_search_attributes(env.client)
         async with build_worker(env.client, engine, "record"):
+            if sys.argv[2:] == ["contract"]:
+                await record_contract(env, engine, policy, out)
+                return
             for name, steps in HISTORIES.items():
                 now = await env.get_current_time()
                 start = replace(

@@ -5,15 +5,20 @@ Anyone signed in reads them; front-office roles keep them.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from temporalio.service import RPCError
 
-from api.deps import SessionDep, reader, require_roles
+from api import contract_commands
+from api.deps import ServicesDep, SessionDep, reader, require_roles
 from api.params import Limit, Offset, RowId
 from api.schemas.catalog import (
     ContractCreate,
+    ContractEventPublic,
     ContractPublic,
     ContractUpdate,
     CustomerCreate,
@@ -25,11 +30,18 @@ from api.schemas.catalog import (
     ProductDetail,
     ProductPublic,
     ProductUpdate,
+    TerminateBody,
 )
 from api.schemas.sites import SafetyAgreementBody, SafetyAgreementPublic
+from models.contract import ContractChange, ContractTerms
+from models.refusals import CONFLICT, Refused, field_refused
 from models.roles import Reading, Role
-from models.tables import CustomerRecord, ProductRecord, User
+from models.tables import ContractRecord, CustomerRecord, ProductRecord, User
+from models.worktime import local
 from store import catalog, sites
+from store import contracts as contract_store
+
+log = logging.getLogger("aftersales.contracts")
 
 CATALOG_EDITORS = (Role.CLERK, Role.DISPATCHER, Role.DIRECTOR, Role.SALES, Role.ADMIN)
 Editor = Annotated[User, Depends(require_roles(*CATALOG_EDITORS))]
@@ -177,10 +189,41 @@ def update_product(
 
 
 @contracts.post("", status_code=status.HTTP_201_CREATED, response_model=ContractPublic)
-def create_contract(new: ContractCreate, db: SessionDep, _: Editor) -> ContractPublic:
+async def create_contract(new: ContractCreate, app: ServicesDep, _: Editor) -> ContractPublic:
     """A maintenance contract on a product of the customer; numbered MC-<year>-<seq> unless
-    the body gives a number."""
-    return ContractPublic.from_record(catalog.create_contract(db, new.model_dump()))
+    the body gives a number. Its workflow starts at once and keeps its calendar (R31, R32):
+    `GET /contracts/{id}/calendar`."""
+    policy = app.policy
+    if new.zone not in policy.zones:
+        known = ", ".join(sorted(policy.zones))
+        raise field_refused("zone", f"unknown zone '{new.zone}'; the policy's zones are: {known}")
+    values = new.model_dump()
+    values["dates"] = [day.isoformat() for day in new.dates]
+    checklists = policy.contracts.checklists
+    values["checklist"] = new.checklist or checklists.get(new.kind or "default") or []
+    if new.every is None and not new.dates:
+        values["every"] = policy.contracts.every
+
+    def create() -> tuple[ContractPublic, ContractTerms]:
+        with app.session() as db:
+            row = catalog.create_contract(db, values)
+            return ContractPublic.from_record(row), contract_store.contract_terms(db, policy, row)
+
+    saved, terms = await run_in_threadpool(create)
+    try:
+        await contract_commands.start(app.temporal, app.settings.task_queue, terms, policy)
+    except RPCError as error:
+        # Saved all the same: the worker starts it when it next starts (jobs/contracts.py).
+        log.warning("contract %s saved, its workflow not started yet: %s", saved.number, error)
+        return saved
+
+    def started() -> ContractPublic:
+        with app.session() as db:
+            row = catalog.get_contract(db, terms.contract_id)
+            contract_store.mark_started(db, row)
+            return ContractPublic.from_record(row)
+
+    return await run_in_threadpool(started)
 
 
 @contracts.get("", response_model=list[ContractPublic])
@@ -212,12 +255,117 @@ def get_contract(contract_id: RowId, db: SessionDep, _: Reader) -> ContractPubli
     return ContractPublic.from_record(catalog.get_contract(db, contract_id))
 
 
+RUNNING_FIELDS = frozenset({"customer_id", "product_id", "starts_on"})
+SCHEDULE_FIELDS = frozenset({"every", "dates", "checklist", "free_maintenance_until"})
+
+
+async def _contract(app: ServicesDep, contract_id: int) -> tuple[ContractRecord, ContractTerms]:
+    """The contract's row (read, not to be written) and the terms its workflow keeps."""
+
+    def read() -> tuple[ContractRecord, ContractTerms]:
+        with app.session() as db:
+            row = catalog.get_contract(db, contract_id)
+            return row, contract_store.contract_terms(db, app.policy, row)
+
+    return await run_in_threadpool(read)
+
+
+def _office_today(app: ServicesDep) -> date:
+    return local(datetime.now(UTC), app.policy.office_timezone).date()
+
+
 @contracts.patch("/{contract_id}", response_model=ContractPublic)
-def update_contract(
-    contract_id: RowId, changes: ContractUpdate, db: SessionDep, _: Editor
+async def update_contract(
+    contract_id: RowId, changes: ContractUpdate, app: ServicesDep, user: Editor
 ) -> ContractPublic:
-    contract = catalog.get_contract(db, contract_id)
-    return ContractPublic.from_record(catalog.update_contract(db, contract, changes.changes()))
+    """A later `ends_on` renews or extends the contract; `every`, `dates`, `checklist` or
+    `free_maintenance_until` reschedule it; its workflow moves what is still to come."""
+    fields = changes.changes()
+    if "dates" in fields:
+        fields["dates"] = [day.isoformat() for day in fields["dates"]]
+
+    row, terms = await _contract(app, contract_id)
+    requests = []
+    if row.workflow_started:
+        if moved := sorted(RUNNING_FIELDS.intersection(fields)):
+            raise Refused(
+                CONFLICT,
+                f"{', '.join(moved)} of a running contract cannot change: terminate it "
+                "(POST /contracts/{id}/terminate) and make a new one",
+            )
+        if "ends_on" in fields and fields["ends_on"] != row.ends_on:
+            if fields["ends_on"] < row.ends_on:
+                raise field_refused(
+                    "ends_on", "a contract ends early by POST /contracts/{id}/terminate"
+                )
+            calendar = app.policy.period_calendar(row.zone, row.starts_on, fields["ends_on"])
+            requests.append(
+                ContractChange("renew", user.username, ends_on=fields["ends_on"], calendar=calendar)
+            )
+        if SCHEDULE_FIELDS.intersection(fields):
+            every = fields.get("every", row.every)
+            dates = fields.get("dates", row.dates)
+            requests.append(
+                ContractChange(
+                    "reschedule",
+                    user.username,
+                    every=None if dates and "every" not in fields else every,
+                    dates=sorted(date.fromisoformat(day) for day in dates),
+                    checklist=fields.get("checklist", terms.checklist),
+                    free_maintenance_until=fields.get(
+                        "free_maintenance_until", row.free_maintenance_until
+                    ),
+                )
+            )
+        for request in requests:
+            contract_commands.check(terms, request, _office_today(app))
+
+    def save() -> ContractPublic:
+        with app.session() as db:
+            contract = catalog.get_contract(db, contract_id)
+            return ContractPublic.from_record(catalog.update_contract(db, contract, fields))
+
+    saved = await run_in_threadpool(save)
+    for request in requests:
+        await contract_commands.change(app.temporal, terms, request)
+    return saved
+
+
+@contracts.post("/{contract_id}/terminate", response_model=ContractPublic)
+async def terminate_contract(
+    contract_id: RowId, body: TerminateBody, app: ServicesDep, user: Editor
+) -> ContractPublic:
+    """R31: the contract ends early; nothing of its calendar happens after that day."""
+    on = body.terminated_on or _office_today(app)
+
+    row, terms = await _contract(app, contract_id)
+    request = ContractChange("terminate", user.username, terminated_on=on)
+    contract_commands.check(terms, request, _office_today(app))
+
+    def save() -> ContractPublic:
+        with app.session() as db:
+            contract = catalog.get_contract(db, contract_id)
+            changed = catalog.update_contract(db, contract, {"terminated_on": on})
+            return ContractPublic.from_record(changed)
+
+    saved = await run_in_threadpool(save)
+    if row.workflow_started:
+        await contract_commands.change(app.temporal, terms, request)
+    return saved
+
+
+@contracts.get("/{contract_id}/calendar", response_model=list[ContractEventPublic])
+async def contract_calendar(
+    contract_id: RowId,
+    app: ServicesDep,
+    _: Reader,
+    past: Annotated[bool, Query(description="also what was done (or missed)")] = False,
+) -> list[ContractEventPublic]:
+    """The contract's upcoming events (inspections, follow-ups, notices, renewal), oldest
+    first (R31, R32)."""
+
+    row, terms = await _contract(app, contract_id)
+    return await contract_commands.calendar(app.temporal, terms, row.workflow_started, past)
 
 
 router = APIRouter()

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from api.schemas.base import Patch, Request
 from models.entitlement import Entitlement, ServiceType
 from models.policy import MAX_HOURS
 from models.tables import ContractRecord, CustomerRecord, ProductRecord
-from models.values import Category, Phone, ShortText, Text
+from models.values import Category, Phone, ShortItem, ShortText, Text
 
 ContractNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
 ]
 RecordId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 ArrivalHours = Annotated[float, Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)]
+Every = Literal["month", "quarter"]
+Dates = Annotated[list[date], Field(max_length=120)]
+Checklist = Annotated[list[ShortItem], Field(min_length=1, max_length=50)]
 
 
 class CustomerCreate(Request):
@@ -66,11 +69,33 @@ class ContractCreate(Request):
     covers_parts: bool = False
     arrival_hours: ArrivalHours | None = None
     """R13: the contract's own working hours to arrive in, replacing the zone's."""
+    zone: ShortText = "urban"
+    """Where its inspections, follow-ups and renewal visit are (a zone of the policy)."""
+    kind: Category | None = None
+    """The contract type: picks the policy's inspection checklist (R32)."""
+    every: Every | None = None
+    """R32: inspections every month or quarter (the policy's default unless `dates`)."""
+    dates: Dates = []
+    """R32: inspections on these days instead."""
+    checklist: Checklist | None = None
+    """R32: the items each inspection checks (the policy's for `kind` unless given)."""
+    free_maintenance_until: date | None = None
+    """R31: the sales director hears three months before."""
     notes: Text | None = None
+
+    @model_validator(mode="after")
+    def _one_schedule(self) -> ContractCreate:
+        if self.every is not None and self.dates:
+            raise ValueError("every or dates: inspections come on one schedule")
+        return self
 
 
 class ContractUpdate(Patch):
-    nullable = frozenset({"notes", "arrival_hours"})
+    """Renewing or extending is a later `ends_on`; a new schedule is `every`, `dates`,
+    `checklist` or `free_maintenance_until`; ending early is `POST /contracts/{id}/terminate`.
+    The workflow of the contract moves what is still to come (R31, R32)."""
+
+    nullable = frozenset({"notes", "arrival_hours", "every", "free_maintenance_until"})
 
     number: ContractNumber | None = None
     customer_id: RecordId | None = None
@@ -80,6 +105,10 @@ class ContractUpdate(Patch):
     covers_labor: bool | None = None
     covers_parts: bool | None = None
     arrival_hours: ArrivalHours | None = None
+    every: Every | None = None
+    dates: Dates | None = None
+    checklist: Checklist | None = None
+    free_maintenance_until: date | None = None
     notes: Text | None = None
 
 
@@ -122,6 +151,13 @@ class ContractPublic(BaseModel):
     covers_labor: bool
     covers_parts: bool
     arrival_hours: float | None
+    zone: str
+    kind: str | None
+    every: str | None
+    dates: list[date]
+    checklist: list[str]
+    free_maintenance_until: date | None
+    terminated_on: date | None
     notes: str | None
     created_at: datetime
     updated_at: datetime
@@ -159,3 +195,22 @@ class EntitlementPublic(BaseModel):
 class ProductDetail(ProductPublic):
     contracts: list[ContractPublic]
     entitlement: EntitlementPublic
+
+
+class TerminateBody(Request):
+    """R31: the contract ends early, on `terminated_on` (today when left out)."""
+
+    terminated_on: date | None = None
+    reason: Text
+
+
+class ContractEventPublic(BaseModel):
+    """One event of a contract's calendar (R31, R32): `upcoming`, `done` (with the job's
+    ticket) or `missed` (due before the contract's workflow started)."""
+
+    key: str
+    kind: str
+    on: date
+    status: Literal["upcoming", "done", "missed"]
+    at: datetime | None = None
+    ticket_id: str | None = None

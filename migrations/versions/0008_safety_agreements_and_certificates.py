@@ -1,6 +1,7 @@
-"""contracts and who may go where (R13, R33, R34): a contract's own arrival hours, customers'
-sites that need a safety agreement, the agreements, product categories and technicians'
-certificates
+"""contracts that run themselves and who may go where (R13, R31-R34): a contract's own
+arrival hours, zone, type, inspection schedule and checklist, free maintenance, termination and
+workflow; customers' sites that need a safety agreement, the agreements, product categories
+and technicians' certificates
 
 Revision ID: 0008
 Revises: 0007
@@ -27,6 +28,33 @@ def upgrade() -> None:
         ),
     )
     op.add_column("contracts", sa.Column("arrival_hours", sa.Float(), nullable=True))
+    zone = sqlmodel.sql.sqltypes.AutoString(length=64)
+    op.add_column("contracts", sa.Column("zone", zone, nullable=False, server_default="urban"))
+    op.add_column(
+        "contracts",
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    )
+    op.add_column(
+        "contracts",
+        sa.Column("every", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    )
+    op.add_column("contracts", sa.Column("dates", sa.JSON(), nullable=False, server_default="[]"))
+    op.add_column(
+        "contracts", sa.Column("checklist", sa.JSON(), nullable=False, server_default="[]")
+    )
+    op.add_column("contracts", sa.Column("free_maintenance_until", sa.Date(), nullable=True))
+    op.add_column("contracts", sa.Column("terminated_on", sa.Date(), nullable=True))
+    op.add_column(
+        "contracts",
+        sa.Column("workflow_started", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+    op.add_column(
+        "contracts",
+        sa.Column("uid", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    )
+    # Contracts from before: monthly inspections (the policy's default), named by their id.
+    op.execute("UPDATE contracts SET every = 'month', uid = 'c' || CAST(id AS VARCHAR(20))")
+    op.create_index("ix_contracts_uid", "contracts", ["uid"], unique=True)
     op.add_column(
         "products",
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
@@ -70,4 +98,17 @@ def downgrade() -> None:
     op.drop_table("safety_agreements")
     op.drop_column("products", "category")
     op.drop_column("customers", "safety_agreement_required")
-    op.drop_column("contracts", "arrival_hours")
+    op.drop_index("ix_contracts_uid", table_name="contracts")
+    for column in (
+        "uid",
+        "workflow_started",
+        "terminated_on",
+        "free_maintenance_until",
+        "checklist",
+        "dates",
+        "every",
+        "kind",
+        "zone",
+        "arrival_hours",
+    ):
+        op.drop_column("contracts", column)

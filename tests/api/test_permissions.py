@@ -362,3 +362,40 @@ async def test_who_records_safety_agreements_and_certificates(api: Api) -> None:
     assert sorted(c["recorded_by"] for c in certificates.json()) == sorted(
         USER_OF[role] for role in CERTIFICATE_MAY
     )
+
+
+# R31: the roles that keep the customer records renew, reschedule and terminate contracts.
+CONTRACT_MAY = {"admin", "clerk", "dispatcher", "director", "sales"}
+
+
+async def test_who_changes_and_terminates_a_contract(api: Api) -> None:
+    await staff(api)
+    clerk = await api.as_user("clerk1")
+    site = {"name": "Plant", "phone": "02100000000", "address": "9 Harbour Road"}
+    customer = (await clerk.post("/customers", json=site)).json()["id"]
+    product = {"serial_no": "SN-P-1", "model": "FA-900", "customer_id": customer}
+    product_id = (await clerk.post("/products", json=product)).json()["id"]
+    body = {
+        "customer_id": customer,
+        "product_id": product_id,
+        "starts_on": "2030-01-07",
+        "ends_on": "2031-01-06",
+    }
+    contract = (await clerk.post("/contracts", json=body)).json()["id"]
+    stop = {"terminated_on": "2030-06-01", "reason": "plant closed"}
+    for role in ROLES:
+        if role in CONTRACT_MAY:
+            continue
+        client = await api.as_user(USER_OF[role])
+        for answer in [
+            await client.patch(f"/contracts/{contract}", json={"every": "quarter"}),
+            await client.post(f"/contracts/{contract}/terminate", json=stop),
+        ]:
+            assert answer.status_code == 403, (role, answer.text)
+            assert "clerk" in answer.json()["detail"], role
+    for role in sorted(CONTRACT_MAY):
+        client = await api.as_user(USER_OF[role])
+        answer = await client.patch(f"/contracts/{contract}", json={"notes": f"by {role}"})
+        assert answer.status_code == 200, (role, answer.text)
+    terminated = await clerk.post(f"/contracts/{contract}/terminate", json=stop)
+    assert terminated.status_code == 200, terminated.text

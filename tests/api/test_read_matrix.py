@@ -37,6 +37,7 @@ MATRIX: dict[str, set[str]] = {
     "/approvals?mine=true&status=pending": EVERYONE - {"technician", "sales"},
     # R33, R34: who may be sent where, for the office that dispatches.
     "/customers/{customer}/safety-agreements": OFFICE | {"sales", "accountant"},
+    "/contracts/{contract}/calendar?past=true": OFFICE | {"sales", "accountant"},
     "/technicians": OFFICE,
     "/technicians?qualified_for=fire_alarm&available=true": OFFICE,
     "/technicians/tech1/certificates": OFFICE,
@@ -61,6 +62,11 @@ async def tickets(api: Api) -> dict[str, str]:
     site = {"name": "Plant", "phone": "02100000000", "address": "9 Harbour Road"}
     customer = await admin.post("/customers", json=site)
     assert customer.status_code == 201, customer.text
+    product = {"serial_no": "SN-SITE", "model": "FA-900", "customer_id": customer.json()["id"]}
+    product_id = (await admin.post("/products", json=product)).json()["id"]
+    terms = {"starts_on": "2030-01-07", "ends_on": "2031-01-06", "product_id": product_id}
+    contract = await admin.post("/contracts", json={**terms, "customer_id": customer.json()["id"]})
+    assert contract.status_code == 201, contract.text
     for username, role in EXTRA_USERS.items():
         created = await admin.post(
             "/users",
@@ -68,7 +74,7 @@ async def tickets(api: Api) -> dict[str, str]:
         )
         assert created.status_code == 201, created.text
     clerk, disp = await api.users("clerk1", "disp1")
-    ids = {"customer": str(customer.json()["id"])}
+    ids = {"customer": str(customer.json()["id"]), "contract": str(contract.json()["id"])}
     for name in ("mine", "handed_over", "others"):
         answer = await clerk.post("/tickets", json=call_in_body())
         ids[name] = answer.json()["id"]

@@ -12,6 +12,7 @@ from temporalio.worker import Replayer
 
 from worker import DATA_CONVERTER, sandbox_runner
 from workflows.complaint import ComplaintWorkflow
+from workflows.contract import ContractWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -22,7 +23,7 @@ HISTORY_TEXT = {path: path.read_text() for path in HISTORIES}
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[TicketWorkflow, SurveyWorkflow, ComplaintWorkflow],
+        workflows=[TicketWorkflow, SurveyWorkflow, ComplaintWorkflow, ContractWorkflow],
         data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
     )

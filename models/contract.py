@@ -1,0 +1,197 @@
+"""A maintenance contract's own promises (R31, R32, R35) as a calendar of events: monthly (or
+quarterly, or listed) preventive inspections, quarterly follow-up visits, the expiry notice and
+renewal visit a month before the end, and the sales director's warning three months before
+free maintenance ends. Each event falls on a working day of the contract's calendar and has a
+key, so the contract's workflow carries it out once however often it is computed again.
+
+Pure: the contract's workflow (workflows/contract.py) and the API's calendar read these.
+"""
+
+from __future__ import annotations
+
+import calendar as months
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from models.ticket import BillingTerms, Customer, Product
+from models.worktime import WorkCalendar
+
+
+class EventKind(StrEnum):
+    INSPECTION = "inspection"
+    """R32: a preventive inspection with the contract's checklist."""
+    FOLLOW_UP = "follow_up"
+    """R32: the quarterly follow-up visit."""
+    EXPIRY_NOTICE = "expiry_notice"
+    """R31: the customer is told the contract ends in a month."""
+    RENEWAL_VISIT = "renewal_visit"
+    """R31: a visit to renew, queued for dispatch a month before the end."""
+    SALES_WARNING = "sales_warning"
+    """R31: the sales director is told free maintenance ends in three months."""
+
+
+JOBS = frozenset({EventKind.INSPECTION, EventKind.FOLLOW_UP, EventKind.RENEWAL_VISIT})
+"""Events that open an internal job at the customer's site."""
+
+
+class Every(StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+@dataclass
+class ContractTerms:
+    """What the contract's workflow keeps: the contract as it stands (renewals, extensions,
+    early termination and schedule changes replace it)."""
+
+    contract_id: int
+    uid: str
+    """Names its workflow, jobs and notices (models/tables.py `ContractRecord.uid`)."""
+    number: str
+    customer: Customer
+    product: Product
+    zone: str
+    starts_on: date
+    ends_on: date
+    calendar: WorkCalendar
+    """The working days events fall on, holidays known for the whole contract."""
+    billing: BillingTerms
+    every: str | None = Every.MONTH
+    """Inspections every month or quarter; None: only on `dates`."""
+    dates: list[date] = field(default_factory=list)
+    checklist: list[str] = field(default_factory=list)
+    free_maintenance_until: date | None = None
+    terminated_on: date | None = None
+    """Early termination: nothing happens after this day."""
+    notice_months: int = 1
+    sales_warning_months: int = 3
+    follow_up_months: int = 3
+
+
+@dataclass(frozen=True)
+class ContractEvent:
+    key: str
+    """`<kind>-<nominal day>`: the same event however often the calendar is computed."""
+    kind: str
+    on: date
+    """The working day it falls on (the nominal day, or the next working day)."""
+
+
+def add_months(day: date, count: int) -> date:
+    """`day` moved by `count` months, on the month's last day when it has no such day."""
+    month = day.month - 1 + count
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, months.monthrange(year, month)[1]))
+
+
+def _working_day(terms: ContractTerms, day: date) -> date:
+    for _ in range(366):
+        if terms.calendar.is_working_day(day):
+            return day
+        day += timedelta(days=1)
+    return day
+
+
+def _event(terms: ContractTerms, kind: EventKind, nominal: date) -> ContractEvent:
+    return ContractEvent(f"{kind.value}-{nominal.isoformat()}", kind, _working_day(terms, nominal))
+
+
+def _every(terms: ContractTerms, months_apart: int, first: int) -> list[date]:
+    days, step = [], first
+    while (day := add_months(terms.starts_on, step)) <= terms.ends_on:
+        days.append(day)
+        step += months_apart
+    return days
+
+
+def events(terms: ContractTerms) -> list[ContractEvent]:
+    """Every event of the contract's life as it stands, in order; none after an early
+    termination."""
+    if terms.every == Every.MONTH:
+        inspections = _every(terms, 1, 0)
+    elif terms.every == Every.QUARTER:
+        inspections = _every(terms, 3, 0)
+    else:
+        inspections = [d for d in terms.dates if terms.starts_on <= d <= terms.ends_on]
+    found = [_event(terms, EventKind.INSPECTION, day) for day in inspections]
+    months_apart = terms.follow_up_months
+    found += [
+        _event(terms, EventKind.FOLLOW_UP, day) for day in _every(terms, months_apart, months_apart)
+    ]
+    notice = add_months(terms.ends_on, -terms.notice_months)
+    found += [_event(terms, EventKind.EXPIRY_NOTICE, notice)]
+    found += [_event(terms, EventKind.RENEWAL_VISIT, notice)]
+    if terms.free_maintenance_until is not None:
+        warning = add_months(terms.free_maintenance_until, -terms.sales_warning_months)
+        found.append(_event(terms, EventKind.SALES_WARNING, warning))
+    last = terms.terminated_on or terms.ends_on
+    kept = {event.key: event for event in found if terms.starts_on <= event.on <= last}
+    return sorted(kept.values(), key=lambda event: (event.on, event.kind, event.key))
+
+
+def fires_at(terms: ContractTerms, event: ContractEvent) -> datetime:
+    """The instant an event is carried out: the start of its working day."""
+    midnight = datetime.combine(event.on, time(0), ZoneInfo(terms.calendar.timezone))
+    return terms.calendar.next_day_start(midnight - timedelta(microseconds=1))
+
+
+def ends_at(terms: ContractTerms) -> datetime:
+    """The end of the contract's last day (or of its termination day)."""
+    last = terms.terminated_on or terms.ends_on
+    zone = ZoneInfo(terms.calendar.timezone)
+    return datetime.combine(last + timedelta(days=1), time(0), zone)
+
+
+class ChangeKind(StrEnum):
+    RENEW = "renew"
+    """A new end date, later than the current one (renewal or extension)."""
+    TERMINATE = "terminate"
+    RESCHEDULE = "reschedule"
+
+
+@dataclass
+class ContractChange:
+    """The `change` update: a renewal or extension (new end, with the calendar resolved for
+    it), an early termination, or a new schedule and checklist."""
+
+    kind: str
+    actor: str
+    ends_on: date | None = None
+    calendar: WorkCalendar | None = None
+    terminated_on: date | None = None
+    every: str | None = None
+    dates: list[date] = field(default_factory=list)
+    checklist: list[str] | None = None
+    free_maintenance_until: date | None = None
+
+
+def changed(terms: ContractTerms, change: ContractChange, today: date) -> ContractTerms:
+    """The terms after `change`; ValueError naming the problem when it cannot apply."""
+    if terms.terminated_on is not None:
+        raise ValueError(f"contract {terms.number} was terminated on {terms.terminated_on}")
+    match change.kind:
+        case ChangeKind.RENEW:
+            if change.ends_on is None or change.ends_on <= terms.ends_on:
+                raise ValueError(f"ends_on: a renewal ends after {terms.ends_on.isoformat()}")
+            return replace(
+                terms, ends_on=change.ends_on, calendar=change.calendar or terms.calendar
+            )
+        case ChangeKind.TERMINATE:
+            day = change.terminated_on or today
+            if not terms.starts_on <= day <= terms.ends_on:
+                raise ValueError("terminated_on: a day of the contract's period")
+            return replace(terms, terminated_on=day)
+        case ChangeKind.RESCHEDULE:
+            if change.every is None and not change.dates:
+                raise ValueError("every or dates: when the inspections are")
+            checklist = terms.checklist if change.checklist is None else change.checklist
+            return replace(
+                terms,
+                every=change.every,
+                dates=change.dates,
+                checklist=checklist,
+                free_maintenance_until=change.free_maintenance_until,
+            )
+    raise ValueError(f"kind: one of {', '.join(ChangeKind)}")

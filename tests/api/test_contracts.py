@@ -1,0 +1,158 @@
+"""Contracts that run themselves, over HTTP (R31, R32): a contract's workflow starts with it
+and keeps its calendar — monthly inspections with the policy's checklist, quarterly follow-ups,
+the sales warning, the expiry notice and renewal visit — which a renewal, a new schedule and an
+early termination move; what fell due in the last days is done at once; contracts from before
+get their workflow once, when a worker starts.
+
+The whole two-year life in time is tests/workflows/test_contract.py; here the calendar as the
+API shows it, against the real dev server.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+
+from jobs.contracts import start_missing
+from models.contract import add_months
+from models.policy import load_policy
+from models.tables import ContractRecord, CustomerRecord, ProductRecord
+from tests.api.conftest import Api
+from tests.workflows.builders import eventually
+
+TODAY = datetime.now(UTC).date()
+DAY = timedelta(days=1)
+
+
+async def ok(answer: httpx.Response, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+async def contract(api: Api, serial_no: str, starts_on: date, **terms: Any) -> dict[str, Any]:
+    clerk = await api.as_user("clerk1")
+    site = {"name": "Plant No. 3", "phone": "02100000000", "address": "9 Harbour Road"}
+    customer = await ok(await clerk.post("/customers", json=site), 201)
+    product = {"serial_no": serial_no, "model": "FA-900", "customer_id": customer["id"]}
+    product_id = (await ok(await clerk.post("/products", json=product), 201))["id"]
+    body = {
+        "customer_id": customer["id"],
+        "product_id": product_id,
+        "starts_on": starts_on.isoformat(),
+        "ends_on": (add_months(starts_on, 12) - DAY).isoformat(),
+        **terms,
+    }
+    created: dict[str, Any] = await ok(await clerk.post("/contracts", json=body), 201)
+    return created
+
+
+async def calendar(api: Api, contract_id: int, past: bool = False) -> list[dict[str, Any]]:
+    clerk = await api.as_user("clerk1")
+    found: list[dict[str, Any]] = await ok(
+        await clerk.get(f"/contracts/{contract_id}/calendar", params={"past": str(past).lower()})
+    )
+    return found
+
+
+def kinds(events: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(event["kind"] for event in events)
+
+
+async def test_a_contracts_calendar_moves_with_a_renewal_a_new_schedule_and_a_termination(
+    api: Api,
+) -> None:
+    start = TODAY + 10 * DAY
+    made = await contract(
+        api, "SN-CAL-1", start, free_maintenance_until=add_months(start, 6).isoformat()
+    )
+    # The policy's schedule and the A3 checklist, unless the contract says otherwise.
+    assert made["every"] == "month" and made["zone"] == "urban"
+    assert made["checklist"] == [
+        "front-end devices",
+        "cabling",
+        "central equipment",
+        "system functions",
+    ]
+    ahead = await calendar(api, made["id"])
+    assert kinds(ahead) == {
+        "inspection": 12,
+        "follow_up": 3,
+        "sales_warning": 1,
+        "expiry_notice": 1,
+        "renewal_visit": 1,
+    }
+    days = [date.fromisoformat(event["on"]) for event in ahead]
+    assert days == sorted(days) and days[0] >= start
+    assert {event["status"] for event in ahead} == {"upcoming"}
+
+    clerk = await api.as_user("clerk1")
+    path = f"/contracts/{made['id']}"
+    two_years = (add_months(start, 24) - DAY).isoformat()
+    renewed = await ok(await clerk.patch(path, json={"ends_on": two_years}))
+    assert renewed["ends_on"] == two_years
+    assert kinds(await calendar(api, made["id"]))["inspection"] == 24
+    quarterly = await ok(await clerk.patch(path, json={"every": "quarter"}))
+    assert quarterly["every"] == "quarter"
+    assert kinds(await calendar(api, made["id"]))["inspection"] == 8
+    shorter = await clerk.patch(path, json={"ends_on": made["ends_on"]})
+    assert shorter.status_code == 422 and "terminate" in shorter.text
+
+    technician = await api.as_user("tech1")
+    stop = {"terminated_on": add_months(start, 4).isoformat(), "reason": "plant closed"}
+    assert (await technician.post(f"{path}/terminate", json=stop)).status_code == 403
+    ended = await ok(await clerk.post(f"{path}/terminate", json=stop))
+    assert ended["terminated_on"] == stop["terminated_on"]
+    left = await calendar(api, made["id"])
+    assert max(event["on"] for event in left) <= stop["terminated_on"]
+    assert kinds(left)["inspection"] == 2  # the start and three months on
+    again = await clerk.post(f"{path}/terminate", json=stop)
+    assert again.status_code == 409 and "terminated" in again.json()["detail"]
+
+
+async def test_a_contract_that_began_days_ago_opens_what_fell_due_at_once(api: Api) -> None:
+    made = await contract(api, "SN-CAL-2", TODAY - 3 * DAY)
+
+    async def opened() -> list[dict[str, Any]]:
+        return [event for event in await calendar(api, made["id"], past=True) if event["at"]]
+
+    [first] = await eventually(opened)
+    assert (first["kind"], first["status"]) == ("inspection", "done")
+    clerk = await api.as_user("clerk1")
+    job = await ok(await clerk.get(f"/tickets/{first['ticket_id']}"))
+    assert (job["status"], job["service_type"]) == ("registered", "internal")
+    assert "preventive inspection" in job["problem"] and "cabling" in job["problem"]
+    assert job["customer"]["name"] == "Plant No. 3"
+
+
+async def test_contracts_from_before_get_their_workflow_once_when_a_worker_starts(
+    api: Api, engine: Engine, dev_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    with Session(engine) as db:
+        customer = CustomerRecord(name="Old Customer", phone="02100000001", address="1 Old Road")
+        db.add(customer)
+        db.flush()
+        product = ProductRecord(serial_no="SN-OLD-9", model="FA-900", customer_id=customer.id)
+        db.add(product)
+        db.flush()
+        assert customer.id is not None and product.id is not None
+        old = ContractRecord(
+            number="MC-OLD-1",
+            customer_id=customer.id,
+            product_id=product.id,
+            starts_on=TODAY + 5 * DAY,
+            ends_on=TODAY + 200 * DAY,
+        )
+        db.add(old)
+        db.commit()
+        old_id = old.id
+    assert old_id is not None
+    policy = load_policy(None)
+    assert await start_missing(dev_env.client, engine, policy, task_queue) == 1
+    assert await start_missing(dev_env.client, engine, policy, task_queue) == 0
+    assert kinds(await calendar(api, old_id))["inspection"] == 7
