@@ -56,7 +56,9 @@ async def change(client: Client, terms: ContractTerms, request: ContractChange) 
         refused(failure, "contract")
     except RPCError as error:
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
-            raise Refused(CONFLICT, f"contract {terms.number} has ended") from error
+            raise Refused(
+                CONFLICT, f"contract {terms.number} has ended: a new contract renews it"
+            ) from error
         unavailable(error)
 
 

@@ -233,7 +233,7 @@ class ContractWorkflow:
     def _changed(self, change: ContractChange) -> ContractTerms:
         terms = self.state.terms
         if workflow.now() >= ends_at(terms):
-            raise refuse(f"contract {terms.number} has ended", CONFLICT)
+            raise refuse(f"contract {terms.number} has ended: a new contract renews it", CONFLICT)
         try:
             today = local(workflow.now(), terms.calendar.timezone).date()
             return changed(terms, change, today)

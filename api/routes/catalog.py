@@ -325,10 +325,10 @@ async def update_contract(
             contract = catalog.get_contract(db, contract_id)
             return ContractPublic.from_record(catalog.update_contract(db, contract, fields))
 
-    saved = await run_in_threadpool(save)
+    # The workflow first: a contract that has ended (or refuses) changes nowhere.
     for request in requests:
         await contract_commands.change(app.temporal, terms, request)
-    return saved
+    return await run_in_threadpool(save)
 
 
 @contracts.post("/{contract_id}/terminate", response_model=ContractPublic)
@@ -348,10 +348,9 @@ async def terminate_contract(
             changed = catalog.update_contract(db, contract, {"terminated_on": on})
             return ContractPublic.from_record(changed)
 
-    saved = await run_in_threadpool(save)
     if row.workflow_started:
         await contract_commands.change(app.temporal, terms, request)
-    return saved
+    return await run_in_threadpool(save)
 
 
 @contracts.get("/{contract_id}/calendar", response_model=list[ContractEventPublic])

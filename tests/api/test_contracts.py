@@ -156,3 +156,21 @@ async def test_contracts_from_before_get_their_workflow_once_when_a_worker_start
     assert await start_missing(dev_env.client, engine, policy, task_queue) == 1
     assert await start_missing(dev_env.client, engine, policy, task_queue) == 0
     assert kinds(await calendar(api, old_id))["inspection"] == 7
+
+
+async def test_a_contract_that_has_ended_is_renewed_by_a_new_one(api: Api) -> None:
+    made = await contract(api, "SN-CAL-3", TODAY - 400 * DAY)
+    assert date.fromisoformat(made["ends_on"]) < TODAY
+    clerk = await api.as_user("clerk1")
+    path = f"/contracts/{made['id']}"
+
+    async def ended() -> bool:
+        later = (TODAY + 100 * DAY).isoformat()
+        answer = await clerk.patch(path, json={"ends_on": later})
+        return answer.status_code == 409 and "a new contract" in answer.json()["detail"]
+
+    assert await eventually(ended)
+    assert (await ok(await clerk.get(path)))["ends_on"] == made["ends_on"]
+    assert (await clerk.post(f"{path}/terminate", json={"reason": "x"})).status_code in (409, 422)
+    missed = await calendar(api, made["id"], past=True)
+    assert {event["status"] for event in missed} == {"missed"}
