@@ -30,6 +30,8 @@ class EventKind(StrEnum):
     """R31: a visit to renew, queued for dispatch a month before the end."""
     SALES_WARNING = "sales_warning"
     """R31: the sales director is told free maintenance ends in three months."""
+    VISIT_NOTICE = "visit_notice"
+    """R35: the customer is told what will be done, its impact and when, days before."""
 
 
 JOBS = frozenset({EventKind.INSPECTION, EventKind.FOLLOW_UP, EventKind.RENEWAL_VISIT})
@@ -68,6 +70,7 @@ class ContractTerms:
     notice_months: int = 1
     sales_warning_months: int = 3
     follow_up_months: int = 3
+    visit_notice_days: int = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class ContractEvent:
     kind: str
     on: date
     """The working day it falls on (the nominal day, or the next working day)."""
+    visit_on: date | None = None
+    """A visit notice's visit day."""
+    visit_kind: str | None = None
+    """A visit notice's visit: `inspection` or `follow_up`."""
 
 
 def add_months(day: date, count: int) -> date:
@@ -92,6 +99,27 @@ def _working_day(terms: ContractTerms, day: date) -> date:
             return day
         day += timedelta(days=1)
     return day
+
+
+def _working_day_before(terms: ContractTerms, day: date) -> date:
+    for _ in range(366):
+        if terms.calendar.is_working_day(day):
+            return day
+        day -= timedelta(days=1)
+    return day
+
+
+def _notice(terms: ContractTerms, visit: ContractEvent) -> ContractEvent:
+    """R35: the customer hears of a visit `visit_notice_days` before it (a working day, not
+    before the contract starts)."""
+    day = _working_day_before(terms, visit.on - timedelta(days=terms.visit_notice_days))
+    return ContractEvent(
+        f"notice_{visit.key}",
+        EventKind.VISIT_NOTICE,
+        max(day, min(terms.starts_on, visit.on)),
+        visit_on=visit.on,
+        visit_kind=visit.kind,
+    )
 
 
 def _event(terms: ContractTerms, kind: EventKind, nominal: date) -> ContractEvent:
@@ -120,6 +148,7 @@ def events(terms: ContractTerms) -> list[ContractEvent]:
     found += [
         _event(terms, EventKind.FOLLOW_UP, day) for day in _every(terms, months_apart, months_apart)
     ]
+    found += [_notice(terms, visit) for visit in found]
     notice = add_months(terms.ends_on, -terms.notice_months)
     found += [_event(terms, EventKind.EXPIRY_NOTICE, notice)]
     found += [_event(terms, EventKind.RENEWAL_VISIT, notice)]

@@ -134,7 +134,7 @@ class ContractWorkflow:
         happened = Happened(event.key, event.kind, event.on, workflow.now())
         if kind in JOBS:
             happened.ticket_id = await self._open_job(event)
-        if kind in (EventKind.INSPECTION, EventKind.FOLLOW_UP, EventKind.EXPIRY_NOTICE):
+        if kind in (EventKind.VISIT_NOTICE, EventKind.EXPIRY_NOTICE):
             await self._tell_customer(event)
         if kind == EventKind.SALES_WARNING:
             assert terms.free_maintenance_until is not None
@@ -199,12 +199,15 @@ class ContractWorkflow:
             subject = f"Your maintenance contract {terms.number} ends on {terms.ends_on}"
             body = f"{subject}. We will visit to renew it; call us to arrange another day."
         else:
-            visit = "preventive inspection" if event.kind == EventKind.INSPECTION else "follow-up"
+            inspection = event.visit_kind == EventKind.INSPECTION
+            visit = "preventive inspection" if inspection else "follow-up visit"
+            assert event.visit_on is not None
             subject = f"Contract {terms.number}: {visit} of your {terms.product.model}"
+            checks = f" We will check: {'; '.join(terms.checklist)}." if inspection else ""
             body = (
                 f"Our technician comes for the {visit} of your {terms.product.model} on "
-                f"{event.on.isoformat()}; the system may be out of service for up to an hour "
-                "while it is checked."
+                f"{event.visit_on.isoformat()}.{checks} The system may be out of service for "
+                "up to an hour while it is checked; call us to arrange another day."
             )
         message = OutgoingMessage(
             f"contract:{terms.uid}:{event.key}", SMS, terms.customer.phone, subject, body

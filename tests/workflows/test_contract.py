@@ -131,6 +131,7 @@ async def test_two_years_of_a_contract_each_event_once_on_its_working_day(
         "sales_warning": 1,  # three months before free maintenance ends (R31)
         "expiry_notice": 1,  # a month before the end (R31)
         "renewal_visit": 1,
+        "visit_notice": 31,  # three days before each visit (R35)
     }
     assert len({happened.key for happened in state.done}) == len(state.done)
     when = {happened.key: happened for happened in state.done}
@@ -152,9 +153,11 @@ async def test_two_years_of_a_contract_each_event_once_on_its_working_day(
     }
     checklist = next(t for t in opened if "inspection-2030-01-07" in t.id).problem
     assert "front-end devices; cabling; central equipment; system functions" in checklist
+    assert local_day(when["notice_inspection-2030-02-07"].at) == date(2030, 2, 4)
+    assert local_day(when["notice_inspection-2030-01-07"].at) == START  # not before the start
     assert messages(engine, contract.uid) == {
-        "inspection": 24,
-        "follow_up": 7,
+        "notice_inspection": 24,
+        "notice_follow_up": 7,
         "expiry_notice": 1,
         "sales_warning": 1,
     }
@@ -216,21 +219,31 @@ async def test_a_late_start_catches_up_the_last_week_once_and_misses_what_is_old
     keys = [happened.key for happened in state.done]
     assert len(keys) == len(set(keys))
     missed = [h.key for h in state.done if h.missed]
-    assert missed == ["inspection-2030-01-07", "inspection-2030-02-07", "inspection-2030-03-07"]
+    assert missed == [
+        "inspection-2030-01-07",
+        "notice_inspection-2030-01-07",
+        "notice_inspection-2030-02-07",
+        "inspection-2030-02-07",
+        "notice_inspection-2030-03-07",
+        "inspection-2030-03-07",
+    ]
     caught_up = {h.key: h for h in state.done if h.on == date(2030, 4, 8)}
     assert set(caught_up) == {"inspection-2030-04-07", "follow_up-2030-04-07"}
     assert all(h.at >= at("2030-04-09", "12:00") for h in caught_up.values())
     carried_out = [h.key for h in state.done if not h.missed]
     assert carried_out == [
+        "notice_follow_up-2030-04-07",
+        "notice_inspection-2030-04-07",
         "follow_up-2030-04-07",
         "inspection-2030-04-07",
+        "notice_inspection-2030-05-07",
         "expiry_notice-2030-05-06",
         "renewal_visit-2030-05-06",
         "inspection-2030-05-07",
     ]
     assert len(jobs(engine, contract.uid)) == 4
     assert messages(engine, contract.uid) == {
-        "inspection": 2,
-        "follow_up": 1,
+        "notice_inspection": 2,
+        "notice_follow_up": 1,
         "expiry_notice": 1,
     }
