@@ -10,12 +10,12 @@ terms frozen at call-in.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.lifecycle import Action
-from models.values import MONEY_CEILING, MoneyIn, PartNumber, ShortText, Text
+from models.values import MONEY_CEILING, MoneyIn, PartNumber, ShortItem, ShortText, Text
 from models.work_order import Party
 
 LaborMinutes = Annotated[int, Field(ge=0, le=10_000)]
@@ -178,6 +178,20 @@ class TakeDepositBody(_Body):
     method: PaymentMethod
 
 
+class ChecklistResult(_Body):
+    item: ShortItem
+    result: Literal["ok", "fault", "not_checked"]
+    note: Text | None = None
+    photo_ref: ShortText | None = None
+    """Where the photo is (a file name, a reference in the photo store)."""
+
+
+class RecordInspectionBody(_Body):
+    """R32: each item of the inspection's checklist, once; a fault opens a repair ticket."""
+
+    items: list[ChecklistResult] = Field(min_length=1, max_length=50)
+
+
 ACTION_BODIES: dict[str, type[_Body]] = {
     Action.DISPATCH: DispatchBody,
     Action.ARRIVE: ArriveBody,
@@ -198,5 +212,6 @@ ACTION_BODIES: dict[str, type[_Body]] = {
     Action.DECLINE_QUOTE: DeclineQuoteBody,
     Action.DISCOUNT: DiscountBody,
     Action.DECIDE_RESPONSIBILITY: DecideResponsibilityBody,
+    Action.RECORD_INSPECTION: RecordInspectionBody,
     Action.TAKE_DEPOSIT: TakeDepositBody,
 }

@@ -51,6 +51,8 @@ class Action(StrEnum):
     DISCOUNT = "discount"
     DECIDE_RESPONSIBILITY = "decide_responsibility"
     TAKE_DEPOSIT = "take_deposit"
+    # R32: a contract inspection's checklist, item by item.
+    RECORD_INSPECTION = "record_inspection"
     # Taken by the workflow itself, never offered to a person.
     CLOSE = "close"
 
@@ -93,6 +95,8 @@ class TicketFacts:
     """R17: a general (paid) repair, the only kind a discount applies to."""
     claim: bool = False
     """R19: a warranty claim, the only job a deposit is taken on."""
+    checklist_open: bool = False
+    """R32: a contract inspection whose checklist is not recorded yet."""
 
 
 NO_FACTS = TicketFacts()
@@ -103,11 +107,18 @@ TRANSITIONS: list[dict[str, object]] = [
     # R12: a customer on hold cannot receive the technician; resume first.
     {"trigger": Action.ARRIVE, "source": S.DISPATCHED, "dest": S.ON_SITE, "unless": "on_hold"},
     # R20: a defect under warranty is repaired once its responsibility is decided.
+    # R32: an inspection is resolved once its checklist is recorded.
     {
         "trigger": Action.RESOLVE,
         "source": S.ON_SITE,
         "dest": S.RESOLVED,
-        "unless": "responsibility_pending",
+        "unless": ["responsibility_pending", "checklist_open"],
+    },
+    {
+        "trigger": Action.RECORD_INSPECTION,
+        "source": S.ON_SITE,
+        "dest": "=",
+        "conditions": "checklist_open",
     },
     {"trigger": Action.CARRY_IN, "source": S.ON_SITE, "dest": S.CARRIED_IN},
     # R19: a paid workshop repair starts once the customer has accepted the quotation.
@@ -267,6 +278,8 @@ BLOCKERS = {
     "responsibility_pending": "the responsibility for the defect under warranty is not decided "
     "yet (R20): take 'decide_responsibility' first",
     "invoice_waiting": "the invoice waits for the director's decision on the margin (R18)",
+    "checklist_open": "the inspection's checklist is not recorded yet (R32): take "
+    "'record_inspection' first",
 }
 # Facts a step needs for the whole life of a ticket, and what the step is for.
 NEEDS = {

@@ -25,7 +25,14 @@ class Role(StrEnum):
 R = Role
 # Steps only the assigned technician takes, or a director acting for them.
 TECHNICIAN_ACTIONS = frozenset(
-    {Action.ARRIVE, Action.RESOLVE, Action.CARRY_IN, Action.RECORD_REPAIR, Action.RETURN}
+    {
+        Action.ARRIVE,
+        Action.RESOLVE,
+        Action.CARRY_IN,
+        Action.RECORD_REPAIR,
+        Action.RETURN,
+        Action.RECORD_INSPECTION,
+    }
 )
 ACTION_ROLES: dict[str, frozenset[Role]] = {
     Action.DISPATCH: frozenset({R.DISPATCHER, R.DIRECTOR, R.ADMIN}),

@@ -112,6 +112,8 @@ class TicketRecord(SQLModel, table=True):
     evidence: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     invoice: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     work_order: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    inspection: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """R32: a contract inspection's checklist and results, and the repair a fault opened."""
     """R17-R20: quotation, parts, discount, responsibility, deposit and the ticket's facts;
     None for tickets called in before work orders existed."""
     amount_due: Decimal = _money()
@@ -570,6 +572,7 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "resolution_promised_by": state.resolution_promised_by,
         "invoice": _invoice_summary(state),
         "work_order": _work_order_summary(state),
+        "inspection": to_jsonable_python(asdict(state.inspection)) if state.inspection else None,
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
         "created_at": state.created_at,
@@ -609,6 +612,7 @@ def _work_order_summary(state: TicketState) -> dict[str, Any] | None:
 def facts_of(row: TicketRecord) -> TicketFacts:
     """The facts a ticket's row was projected with (its allowed actions depend on them)."""
     on_hold = row.hold is not None
+    checklist_open = row.inspection is not None and row.inspection["recorded_at"] is None
     if row.work_order is None:
-        return TicketFacts(on_hold=on_hold)
+        return TicketFacts(on_hold=on_hold, checklist_open=checklist_open)
     return TicketFacts(on_hold=on_hold, **row.work_order["facts"])

@@ -125,6 +125,18 @@ class ProductReceipt:
 
 
 @dataclass
+class Inspection:
+    """R32: a contract inspection's checklist and, once recorded, each item's result; a
+    fault opens a repair ticket."""
+
+    checklist: list[str]
+    results: list[dict[str, Any]] = field(default_factory=list)
+    recorded_by: str | None = None
+    recorded_at: datetime | None = None
+    repair_ticket: str | None = None
+
+
+@dataclass
 class RepairRound:
     """One round on the repair card (R8): actual labour and parts, then the inspection."""
 
@@ -183,6 +195,8 @@ class TicketStart:
     survey: SurveyTerms | None = None
     approval_terms: ApprovalTerms | None = None
     """R17-R20; None for tickets called in before work orders existed."""
+    checklist: list[str] | None = None
+    """R32: a contract inspection's checklist, recorded item by item on site."""
     resumed: TicketState | None = None
     """The whole state, when the ticket continues as new."""
 
@@ -248,6 +262,7 @@ class TicketState:
     timezone: str = "UTC"
     """The zone of the ticket's calendar: its number's year and entitlement date are local."""
     work_order: WorkOrder | None = None
+    inspection: Inspection | None = None
     """R17-R20: quotation, parts, discount, responsibility, approvals."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     """Every step so far: the read model can be rebuilt from the state alone."""
@@ -256,8 +271,10 @@ class TicketState:
     def facts(self) -> TicketFacts:
         """What the ticket's allowed steps depend on besides its status."""
         order = self.work_order
+        inspection = self.inspection
+        checklist_open = inspection is not None and inspection.recorded_at is None
         if order is None:
-            return TicketFacts(on_hold=self.hold is not None)
+            return TicketFacts(on_hold=self.hold is not None, checklist_open=checklist_open)
         quotation = order.quotation
         offered = quotation is not None and quotation.status == "offered"
         return TicketFacts(
@@ -271,6 +288,7 @@ class TicketState:
             invoice_waiting=order.held_invoice is not None,
             paid=self.service_type == "paid",
             claim=order.warranty_claims(self.service_type),
+            checklist_open=checklist_open,
         )
 
 

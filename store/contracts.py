@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from models.contract import ContractTerms
 from models.policy import Policy, billing_terms
 from models.refusals import NOT_FOUND, Refused
-from models.tables import ContractRecord, CustomerRecord, ProductRecord
+from models.tables import ContractRecord, CustomerRecord, ProductRecord, TicketRecord
 from models.ticket import Customer, Product
 
 
@@ -57,3 +58,17 @@ def mark_started(session: Session, contract: ContractRecord) -> None:
     contract.workflow_started = True
     session.add(contract)
     session.commit()
+
+
+def inspections(session: Session, uids: list[str]) -> list[TicketRecord]:
+    """R32: the inspection jobs of the contracts `uids`, oldest first, with their results."""
+    if not uids:
+        return []
+    prefixes = [col(TicketRecord.id).startswith(f"contract-{uid}-inspection-") for uid in uids]
+    query = select(TicketRecord).where(or_(*prefixes)).order_by(col(TicketRecord.created_at))
+    return list(session.exec(query))
+
+
+def of_customer(session: Session, customer_id: int) -> list[str]:
+    query = select(ContractRecord.uid).where(col(ContractRecord.customer_id) == customer_id)
+    return [uid for uid in session.exec(query) if uid is not None]

@@ -180,6 +180,7 @@ class ContractWorkflow:
             terms=terms.billing,
             fingerprint=ticket_id,
             service_type="internal",
+            checklist=list(terms.checklist) if event.kind == EventKind.INSPECTION else None,
         )
         try:
             await workflow.start_child_workflow(

@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     from models.ticket import (
         ActionRequest,
         Hold,
+        Inspection,
         Invoice,
         InvoiceRequest,
         Payment,
@@ -130,6 +131,8 @@ class TicketWorkflow(WorkOrderSteps):
             updated_at=now,
             timezone=start.clock.calendar.timezone if start.clock else "UTC",
         )
+        if start.resumed is None and start.checklist:
+            self.state.inspection = Inspection(list(start.checklist))
         self.registered_by = start.registered_by
         self.clock = start.clock
         self.survey_terms = start.survey or SurveyTerms()
@@ -297,6 +300,9 @@ class TicketWorkflow(WorkOrderSteps):
             case Action.RETURN:
                 _, amount, labor_minutes = self._return_lines()
                 self._check_invoice(amount, labor_minutes, data)
+            case Action.RECORD_INSPECTION:
+                assert state.inspection is not None
+                self._check_checklist(state.inspection.checklist, data["items"])
             case Action.CARRY_IN | Action.PROMISE:
                 if datetime.fromisoformat(str(data["promised_by"])) <= workflow.now():
                     raise refuse(
@@ -304,6 +310,22 @@ class TicketWorkflow(WorkOrderSteps):
                         INVALID_PAYLOAD,
                         promised_by=str(data["promised_by"]),
                     )
+
+    @staticmethod
+    def _check_checklist(checklist: list[str], items: list[dict[str, Any]]) -> None:
+        """R32: every item of the checklist, once, and nothing else."""
+        given = [item["item"] for item in items]
+        missing = [item for item in checklist if item not in given]
+        extra = [item for item in given if item not in checklist or given.count(item) > 1]
+        if missing or extra:
+            why = "each item of the checklist once: " + "; ".join(checklist)
+            raise refuse(
+                why,
+                INVALID_PAYLOAD,
+                errors=[{"loc": ["items"], "msg": why, "type": "value_error"}],
+                missing=missing,
+                unexpected=sorted(set(extra)),
+            )
 
     def _check_amounts(self, data: dict[str, Any], ticket_total: Decimal) -> None:
         """R21: no line and no ticket above the policy's limits in force at call-in."""
@@ -439,6 +461,8 @@ class TicketWorkflow(WorkOrderSteps):
                 data.update(self._resume(now))
             case Action.PROMISE:
                 state.resolution_promised_by = datetime.fromisoformat(data["promised_by"])
+            case Action.RECORD_INSPECTION:
+                data.update(await self._record_inspection(data["items"], request.actor, now))
             case _ if request.action in WORK_ORDER_ACTIONS:
                 await self._work_order_step(request, data, now)
         if state.invoice is not None and request.action in (Action.RESOLVE, Action.RETURN):
@@ -451,6 +475,39 @@ class TicketWorkflow(WorkOrderSteps):
         if status is Status.RESOLVED and request.action in (Action.RESOLVE, Action.RETURN):
             await self._start_survey()
         await self._close_if_paid()
+
+    async def _record_inspection(
+        self, items: list[dict[str, Any]], actor: str, now: datetime
+    ) -> dict[str, Any]:
+        """R32: the checklist's results; a fault opens a repair ticket for the customer's
+        product, linked both ways (its problem names this inspection)."""
+        state = self.state
+        inspection = state.inspection
+        assert inspection is not None
+        inspection.results, inspection.recorded_by, inspection.recorded_at = items, actor, now
+        faults = [item for item in items if item["result"] == "fault"]
+        if not faults:
+            return {"faults": 0}
+        found = "; ".join(f"{item['item']}: {item.get('note') or 'fault'}" for item in faults)
+        repair_id = f"repair-of-{state.ticket_id}"
+        start = TicketStart(
+            ticket_id=repair_id,
+            call_in=replace(state.call_in, problem=f"Found by inspection {state.number}: {found}"),
+            registered_by=SYSTEM_ACTOR,
+            terms=state.terms,
+            fingerprint=repair_id,
+        )
+        try:
+            await workflow.start_child_workflow(
+                TicketWorkflow.run,
+                start,
+                id=f"ticket-{repair_id}",
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # opened before: this fault's repair is that ticket
+        inspection.repair_ticket = repair_id
+        return {"faults": len(faults), "repair_ticket": repair_id}
 
     async def _close_if_paid(self) -> None:
         """Nothing (left) to pay on a resolved, invoiced ticket: it closes by itself."""

@@ -26,6 +26,7 @@ from api.schemas.catalog import (
     CustomerPublic,
     CustomerUpdate,
     EntitlementPublic,
+    InspectionPublic,
     ProductCreate,
     ProductDetail,
     ProductPublic,
@@ -365,6 +366,22 @@ async def contract_calendar(
 
     row, terms = await _contract(app, contract_id)
     return await contract_commands.calendar(app.temporal, terms, row.workflow_started, past)
+
+
+@contracts.get("/{contract_id}/inspections", response_model=list[InspectionPublic])
+def contract_inspections(contract_id: RowId, db: SessionDep, _: Reader) -> list[InspectionPublic]:
+    """R32: the contract's inspection jobs, oldest first, with their checklists' results."""
+    uid = catalog.get_contract(db, contract_id).uid
+    rows = contract_store.inspections(db, [uid] if uid else [])
+    return [InspectionPublic.from_record(row) for row in rows]
+
+
+@customers.get("/{customer_id}/inspections", response_model=list[InspectionPublic])
+def site_inspections(customer_id: RowId, db: SessionDep, _: Reader) -> list[InspectionPublic]:
+    """R32: every inspection at the customer's site, oldest first."""
+    catalog.get_customer(db, customer_id)
+    rows = contract_store.inspections(db, contract_store.of_customer(db, customer_id))
+    return [InspectionPublic.from_record(row) for row in rows]
 
 
 router = APIRouter()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Literal
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
 
 from api.schemas.base import Patch, Request
 from models.entitlement import Entitlement, ServiceType
 from models.policy import MAX_HOURS
-from models.tables import ContractRecord, CustomerRecord, ProductRecord
+from models.tables import ContractRecord, CustomerRecord, ProductRecord, TicketRecord
 from models.values import Category, Phone, ShortItem, ShortText, Text
 
 ContractNumber = Annotated[
@@ -162,6 +162,17 @@ class ContractPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> Literal["upcoming", "active", "ended", "terminated"]:
+        """As of today (UTC): `terminated` early, `ended`, `upcoming` or `active`."""
+        today = datetime.now(UTC).date()
+        if self.terminated_on is not None and self.terminated_on < today:
+            return "terminated"
+        if self.ends_on < today:
+            return "ended"
+        return "upcoming" if self.starts_on > today else "active"
+
     @classmethod
     def from_record(cls, row: ContractRecord) -> ContractPublic:
         return cls.model_validate(row, from_attributes=True)
@@ -214,3 +225,35 @@ class ContractEventPublic(BaseModel):
     status: Literal["upcoming", "done", "missed"]
     at: datetime | None = None
     ticket_id: str | None = None
+
+
+class InspectionPublic(BaseModel):
+    """R32: one inspection job of a contract and, once recorded, its checklist's results."""
+
+    ticket_id: str
+    number: str
+    status: str
+    technician: str | None
+    created_at: datetime
+    checklist: list[str]
+    results: list[dict[str, Any]]
+    recorded_by: str | None
+    recorded_at: datetime | None
+    repair_ticket: str | None
+    """The repair ticket a fault opened."""
+
+    @classmethod
+    def from_record(cls, row: TicketRecord) -> InspectionPublic:
+        inspection = row.inspection or {}
+        return cls(
+            ticket_id=row.id,
+            number=row.number,
+            status=row.status,
+            technician=row.technician,
+            created_at=row.created_at,
+            checklist=inspection.get("checklist", []),
+            results=inspection.get("results", []),
+            recorded_by=inspection.get("recorded_by"),
+            recorded_at=inspection.get("recorded_at"),
+            repair_ticket=inspection.get("repair_ticket"),
+        )

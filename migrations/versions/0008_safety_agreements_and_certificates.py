@@ -28,6 +28,7 @@ def upgrade() -> None:
         ),
     )
     op.add_column("contracts", sa.Column("arrival_hours", sa.Float(), nullable=True))
+    op.add_column("tickets", sa.Column("inspection", sa.JSON(), nullable=True))
     zone = sqlmodel.sql.sqltypes.AutoString(length=64)
     op.add_column("contracts", sa.Column("zone", zone, nullable=False, server_default="urban"))
     op.add_column(
@@ -98,6 +99,7 @@ def downgrade() -> None:
     op.drop_table("safety_agreements")
     op.drop_column("products", "category")
     op.drop_column("customers", "safety_agreement_required")
+    op.drop_column("tickets", "inspection")
     op.drop_index("ix_contracts_uid", table_name="contracts")
     for column in (
         "uid",

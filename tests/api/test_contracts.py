@@ -72,7 +72,7 @@ async def test_a_contracts_calendar_moves_with_a_renewal_a_new_schedule_and_a_te
         api, "SN-CAL-1", start, free_maintenance_until=add_months(start, 6).isoformat()
     )
     # The policy's schedule and the A3 checklist, unless the contract says otherwise.
-    assert made["every"] == "month" and made["zone"] == "urban"
+    assert (made["every"], made["zone"], made["status"]) == ("month", "urban", "upcoming")
     assert made["checklist"] == [
         "front-end devices",
         "cabling",
@@ -131,6 +131,48 @@ async def test_a_contract_that_began_days_ago_opens_what_fell_due_at_once(api: A
     assert "preventive inspection" in job["problem"] and "cabling" in job["problem"]
     assert job["customer"]["name"] == "Plant No. 3"
 
+    # R32: on site, the checklist is recorded item by item before the job is resolved; a
+    # fault opens a repair ticket for the customer's product.
+    tid, technician = job["id"], await api.as_user("tech1")
+    dispatcher = await api.as_user("disp1")
+    await ok(
+        await dispatcher.post(f"/tickets/{tid}/actions/dispatch", json={"technician": "tech1"})
+    )
+    arrived = await ok(await technician.post(f"/tickets/{tid}/actions/arrive", json={}))
+    assert "record_inspection" in arrived["allowed_actions"]
+    resolve = {"work_summary": "inspected", "labor_minutes": 60, "customer_signature": "Wang"}
+    early = await technician.post(f"/tickets/{tid}/actions/resolve", json=resolve)
+    assert early.status_code == 409 and "'record_inspection' first" in early.json()["detail"]
+    results = [
+        {"item": "front-end devices", "result": "ok"},
+        {"item": "cabling", "result": "fault", "note": "cable 3 cut", "photo_ref": "IMG-17"},
+        {"item": "central equipment", "result": "ok"},
+    ]
+    short = await technician.post(
+        f"/tickets/{tid}/actions/record_inspection", json={"items": results}
+    )
+    assert short.status_code == 422 and "system functions" in short.text
+    results.append({"item": "system functions", "result": "not_checked", "note": "no power"})
+    recorded = await ok(
+        await technician.post(f"/tickets/{tid}/actions/record_inspection", json={"items": results})
+    )
+    assert recorded["allowed_actions"][0] == "resolve"
+    listed = await ok(await clerk.get(f"/contracts/{made['id']}/inspections"))
+    assert [(i["ticket_id"], i["recorded_by"]) for i in listed] == [(tid, "tech1")]
+    assert [r["result"] for r in listed[0]["results"]] == ["ok", "fault", "ok", "not_checked"]
+    repair = await eventually(lambda: _found(clerk, f"/tickets/{listed[0]['repair_ticket']}"))
+    assert f"Found by inspection {job['number']}: cabling: cable 3 cut" == repair["problem"]
+    assert repair["status"] == "registered"
+    site = await ok(await clerk.get(f"/customers/{made['customer_id']}/inspections"))
+    assert [i["ticket_id"] for i in site] == [tid]
+    done = await ok(await technician.post(f"/tickets/{tid}/actions/resolve", json=resolve))
+    assert done["status"] in ("resolved", "closed")
+
+
+async def _found(client: httpx.AsyncClient, path: str) -> dict[str, Any] | None:
+    answer = await client.get(path)
+    return answer.json() if answer.status_code == 200 else None
+
 
 async def test_contracts_from_before_get_their_workflow_once_when_a_worker_starts(
     api: Api, engine: Engine, dev_env: WorkflowEnvironment, task_queue: str
@@ -162,7 +204,7 @@ async def test_contracts_from_before_get_their_workflow_once_when_a_worker_start
 
 async def test_a_contract_that_has_ended_is_renewed_by_a_new_one(api: Api) -> None:
     made = await contract(api, "SN-CAL-3", TODAY - 400 * DAY)
-    assert date.fromisoformat(made["ends_on"]) < TODAY
+    assert date.fromisoformat(made["ends_on"]) < TODAY and made["status"] == "ended"
     clerk = await api.as_user("clerk1")
     path = f"/contracts/{made['id']}"
 

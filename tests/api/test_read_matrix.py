@@ -38,6 +38,8 @@ MATRIX: dict[str, set[str]] = {
     # R33, R34: who may be sent where, for the office that dispatches.
     "/customers/{customer}/safety-agreements": OFFICE | {"sales", "accountant"},
     "/contracts/{contract}/calendar?past=true": OFFICE | {"sales", "accountant"},
+    "/contracts/{contract}/inspections": OFFICE | {"sales", "accountant"},
+    "/customers/{customer}/inspections": OFFICE | {"sales", "accountant"},
     "/technicians": OFFICE,
     "/technicians?qualified_for=fire_alarm&available=true": OFFICE,
     "/technicians/tech1/certificates": OFFICE,
