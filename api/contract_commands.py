@@ -4,7 +4,7 @@ its calendar. The workflow is the truth of what was done; the database row of wh
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy
@@ -12,9 +12,9 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas.catalog import ContractEventPublic
 from api.workflow_answers import in_time, refused, unavailable
-from models.contract import ContractChange, ContractEvent, ContractTerms, changed, events
+from models.contract import ContractChange, ContractEvent, ContractTerms, events
 from models.policy import Policy
-from models.refusals import CONFLICT, INVALID_PAYLOAD, Refused
+from models.refusals import CONFLICT, Refused
 from workflows.contract import (
     ContractStart,
     ContractState,
@@ -37,15 +37,6 @@ async def start(client: Client, task_queue: str, terms: ContractTerms, policy: P
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
     )
-
-
-def check(terms: ContractTerms, change: ContractChange, today: date) -> None:
-    """Refuses a change the contract cannot take, before anything is written."""
-    try:
-        changed(terms, change, today)
-    except ValueError as problem:
-        kind = CONFLICT if terms.terminated_on is not None else INVALID_PAYLOAD
-        raise Refused(kind, str(problem)) from None
 
 
 async def change(client: Client, terms: ContractTerms, request: ContractChange) -> ContractState:

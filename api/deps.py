@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
@@ -18,6 +19,7 @@ from core.security import token_claims
 from models.policy import Policy
 from models.roles import READ_ROLES, Reading, Role, own_tickets_only
 from models.tables import User
+from models.worktime import local
 from store import users
 
 
@@ -50,6 +52,14 @@ def session(app: ServicesDep) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(session)]
+
+
+def office_day(app: ServicesDep) -> date:
+    """Today in the office's time zone: the day dates in requests and answers are about."""
+    return local(datetime.now(UTC), app.policy.office_timezone).date()
+
+
+OfficeDay = Annotated[date, Depends(office_day)]
 # The same key names the same call-in, step or complaint, however often the same user sends
 # it (R3); keys are the user's own: another user's identical key names something else.
 IdempotencyKey = Annotated[

@@ -10,13 +10,16 @@ Pure: the contract's workflow (workflows/contract.py) and the API's calendar rea
 from __future__ import annotations
 
 import calendar as months
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from models.ticket import BillingTerms, Customer, Product
-from models.worktime import WorkCalendar
+from models.refusals import CONFLICT, INVALID_PAYLOAD, Refused, field_refused
+from models.ticket import BillingTerms, Customer, Product, ServiceClock
+from models.worktime import WorkCalendar, local
 
 
 class EventKind(StrEnum):
@@ -67,6 +70,9 @@ class ContractTerms:
     free_maintenance_until: date | None = None
     terminated_on: date | None = None
     """Early termination: nothing happens after this day."""
+    arrival_hours: float | None = None
+    """R13: a repair's arrival hours (the contract's own, or its zone's when it was made)."""
+    warning_fraction: float = 0.8
     notice_months: int = 1
     sales_warning_months: int = 3
     follow_up_months: int = 3
@@ -160,6 +166,14 @@ def events(terms: ContractTerms) -> list[ContractEvent]:
     return sorted(kept.values(), key=lambda event: (event.on, event.kind, event.key))
 
 
+def repair_clock(terms: ContractTerms) -> ServiceClock | None:
+    """R13: the deadline terms of a repair an inspection's fault opens: the contract's
+    arrival hours on its own working days."""
+    if terms.arrival_hours is None:
+        return None
+    return ServiceClock(terms.calendar, terms.arrival_hours, terms.warning_fraction)
+
+
 def fires_at(terms: ContractTerms, event: ContractEvent) -> datetime:
     """The instant an event is carried out: the start of its working day."""
     midnight = datetime.combine(event.on, time(0), ZoneInfo(terms.calendar.timezone))
@@ -196,25 +210,29 @@ class ContractChange:
     free_maintenance_until: date | None = None
 
 
-def changed(terms: ContractTerms, change: ContractChange, today: date) -> ContractTerms:
-    """The terms after `change`; ValueError naming the problem when it cannot apply."""
+def changed(terms: ContractTerms, change: ContractChange, now: datetime) -> ContractTerms:
+    """The terms after `change` at `now`; a refusal naming the problem when it cannot apply:
+    409 for a contract that has ended or was terminated, 422 for a change that makes no sense.
+    """
+    if now >= ends_at(terms):
+        raise Refused(CONFLICT, f"contract {terms.number} has ended: a new contract renews it")
     if terms.terminated_on is not None:
-        raise ValueError(f"contract {terms.number} was terminated on {terms.terminated_on}")
+        raise Refused(CONFLICT, f"contract {terms.number} was terminated on {terms.terminated_on}")
     match change.kind:
         case ChangeKind.RENEW:
             if change.ends_on is None or change.ends_on <= terms.ends_on:
-                raise ValueError(f"ends_on: a renewal ends after {terms.ends_on.isoformat()}")
+                raise field_refused("ends_on", f"a renewal ends after {terms.ends_on}")
             return replace(
                 terms, ends_on=change.ends_on, calendar=change.calendar or terms.calendar
             )
         case ChangeKind.TERMINATE:
-            day = change.terminated_on or today
+            day = change.terminated_on or local(now, terms.calendar.timezone).date()
             if not terms.starts_on <= day <= terms.ends_on:
-                raise ValueError("terminated_on: a day of the contract's period")
+                raise field_refused("terminated_on", "a day of the contract's period")
             return replace(terms, terminated_on=day)
         case ChangeKind.RESCHEDULE:
             if change.every is None and not change.dates:
-                raise ValueError("every or dates: when the inspections are")
+                raise Refused(INVALID_PAYLOAD, "every or dates: when the inspections are")
             checklist = terms.checklist if change.checklist is None else change.checklist
             return replace(
                 terms,
@@ -223,4 +241,65 @@ def changed(terms: ContractTerms, change: ContractChange, today: date) -> Contra
                 checklist=checklist,
                 free_maintenance_until=change.free_maintenance_until,
             )
-    raise ValueError(f"kind: one of {', '.join(ChangeKind)}")
+    raise Refused(INVALID_PAYLOAD, f"kind: one of {', '.join(ChangeKind)}")
+
+
+FIXED_FIELDS = frozenset({"customer_id", "product_id", "starts_on"})
+"""What a running contract keeps: another customer, product or start is another contract."""
+SCHEDULE_FIELDS = frozenset({"every", "dates", "checklist", "free_maintenance_until"})
+
+
+def requested_changes(
+    terms: ContractTerms,
+    fields: Mapping[str, Any],
+    actor: str,
+    calendar_until: Callable[[date], WorkCalendar],
+) -> list[ContractChange]:
+    """What an edit of a running contract's record asks of its workflow: a later `ends_on`
+    renews it (with the calendar `calendar_until` resolves up to the new end), a new
+    schedule reschedules it; a refusal for what only a new contract can change."""
+    if moved := sorted(FIXED_FIELDS.intersection(fields)):
+        raise Refused(
+            CONFLICT,
+            f"{', '.join(moved)} of a running contract cannot change: terminate it "
+            "(POST /contracts/{id}/terminate) and make a new one",
+        )
+    requests = []
+    ends_on = fields.get("ends_on", terms.ends_on)
+    if ends_on != terms.ends_on:
+        if ends_on < terms.ends_on:
+            raise field_refused(
+                "ends_on", "a contract ends early by POST /contracts/{id}/terminate"
+            )
+        requests.append(
+            ContractChange(
+                ChangeKind.RENEW, actor, ends_on=ends_on, calendar=calendar_until(ends_on)
+            )
+        )
+    if SCHEDULE_FIELDS.intersection(fields):
+        dates = sorted(fields.get("dates", terms.dates))
+        requests.append(
+            ContractChange(
+                ChangeKind.RESCHEDULE,
+                actor,
+                every=None if dates and "every" not in fields else fields.get("every", terms.every),
+                dates=dates,
+                checklist=fields.get("checklist", terms.checklist),
+                free_maintenance_until=fields.get(
+                    "free_maintenance_until", terms.free_maintenance_until
+                ),
+            )
+        )
+    return requests
+
+
+def contract_status(
+    starts_on: date, ends_on: date, terminated_on: date | None, today: date
+) -> Literal["upcoming", "active", "ended", "terminated"]:
+    """A contract on `today` (the office's day): `terminated` early, `ended`, `upcoming` or
+    `active`."""
+    if terminated_on is not None and terminated_on < today:
+        return "terminated"
+    if ends_on < today:
+        return "ended"
+    return "upcoming" if starts_on > today else "active"

@@ -134,6 +134,8 @@ class Inspection:
     recorded_by: str | None = None
     recorded_at: datetime | None = None
     repair_ticket: str | None = None
+    repair_clock: ServiceClock | None = None
+    """R13: the deadline terms of the repair ticket a fault opens (the contract's)."""
 
 
 @dataclass
@@ -197,6 +199,8 @@ class TicketStart:
     """R17-R20; None for tickets called in before work orders existed."""
     checklist: list[str] | None = None
     """R32: a contract inspection's checklist, recorded item by item on site."""
+    repair_clock: ServiceClock | None = None
+    """R13: the arrival terms of a repair ticket the inspection's faults open."""
     resumed: TicketState | None = None
     """The whole state, when the ticket continues as new."""
 

@@ -24,6 +24,7 @@ def contract_terms(session: Session, policy: Policy, contract: ContractRecord) -
         raise Refused(NOT_FOUND, f"contract {contract.number} lacks its customer or product")
     checklists = policy.contracts.checklists
     checklist = contract.checklist or checklists.get(contract.kind or "default") or []
+    zone = policy.zones.get(contract.zone)
     return ContractTerms(
         contract_id=contract.id,
         uid=contract.uid,
@@ -40,6 +41,8 @@ def contract_terms(session: Session, policy: Policy, contract: ContractRecord) -
         checklist=list(checklist),
         free_maintenance_until=contract.free_maintenance_until,
         terminated_on=contract.terminated_on,
+        arrival_hours=contract.arrival_hours or (zone.arrival_hours if zone else None),
+        warning_fraction=policy.deadlines.warning_fraction,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, col, select
@@ -129,9 +129,8 @@ def _open_jobs(session: Session, usernames: list[str]) -> dict[str, tuple[int, i
         .group_by(col(TicketRecord.technician), col(TicketRecord.status))
     )
     counts: dict[str, tuple[int, int]] = {}
-    for username, status, count in session.exec(query):
-        if username is None:
-            continue
+    for assigned, status, count in session.exec(query):
+        username = cast(str, assigned)  # the query's `in_` leaves no ticket without one
         total, field_work = counts.get(username, (0, 0))
         counts[username] = (total + count, field_work + (count if status in FIELD_WORK else 0))
     return counts

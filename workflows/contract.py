@@ -30,11 +30,11 @@ with workflow.unsafe.imports_passed_through():
         ends_at,
         events,
         fires_at,
+        repair_clock,
     )
     from models.messages import SMS, OutgoingMessage, StaffNotice
-    from models.refusals import CONFLICT, INVALID_PAYLOAD, refuse
+    from models.refusals import Refused, refuse
     from models.ticket import CallIn, TicketStart
-    from models.worktime import local
 
 # The activities and the workflow type it uses, by name (activities/notify.py, workflows/ticket.py).
 SEND_MESSAGE, NOTIFY_STAFF, TICKET_WORKFLOW = "send_message", "notify_staff", "Ticket"
@@ -181,6 +181,7 @@ class ContractWorkflow:
             fingerprint=ticket_id,
             service_type="internal",
             checklist=list(terms.checklist) if event.kind == EventKind.INSPECTION else None,
+            repair_clock=repair_clock(terms) if event.kind == EventKind.INSPECTION else None,
         )
         try:
             await workflow.start_child_workflow(
@@ -235,15 +236,10 @@ class ContractWorkflow:
         self._changed(change)
 
     def _changed(self, change: ContractChange) -> ContractTerms:
-        terms = self.state.terms
-        if workflow.now() >= ends_at(terms):
-            raise refuse(f"contract {terms.number} has ended: a new contract renews it", CONFLICT)
         try:
-            today = local(workflow.now(), terms.calendar.timezone).date()
-            return changed(terms, change, today)
-        except ValueError as problem:
-            kind = CONFLICT if terms.terminated_on is not None else INVALID_PAYLOAD
-            raise refuse(str(problem), kind) from None
+            return changed(self.state.terms, change, workflow.now())
+        except Refused as refusal:
+            raise refuse(refusal.message, refusal.type) from None
 
     @workflow.query(name="contract")
     def contract_query(self) -> ContractState:

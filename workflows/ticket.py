@@ -132,7 +132,9 @@ class TicketWorkflow(WorkOrderSteps):
             timezone=start.clock.calendar.timezone if start.clock else "UTC",
         )
         if start.resumed is None and start.checklist:
-            self.state.inspection = Inspection(list(start.checklist))
+            self.state.inspection = Inspection(
+                list(start.checklist), repair_clock=start.repair_clock
+            )
         self.registered_by = start.registered_by
         self.clock = start.clock
         self.survey_terms = start.survey or SurveyTerms()
@@ -496,6 +498,7 @@ class TicketWorkflow(WorkOrderSteps):
             registered_by=SYSTEM_ACTOR,
             terms=state.terms,
             fingerprint=repair_id,
+            clock=inspection.repair_clock,
         )
         try:
             await workflow.start_child_workflow(

@@ -14,7 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from temporalio.service import RPCError
 
 from api import contract_commands
-from api.deps import ServicesDep, SessionDep, reader, require_roles
+from api.deps import OfficeDay, ServicesDep, SessionDep, reader, require_roles
 from api.params import Limit, Offset, RowId
 from api.schemas.catalog import (
     ContractCreate,
@@ -34,11 +34,10 @@ from api.schemas.catalog import (
     TerminateBody,
 )
 from api.schemas.sites import SafetyAgreementBody, SafetyAgreementPublic
-from models.contract import ContractChange, ContractTerms
-from models.refusals import CONFLICT, Refused, field_refused
+from models.contract import ChangeKind, ContractChange, ContractTerms, changed, requested_changes
+from models.refusals import field_refused
 from models.roles import Reading, Role
 from models.tables import ContractRecord, CustomerRecord, ProductRecord, User
-from models.worktime import local
 from store import catalog, sites
 from store import contracts as contract_store
 
@@ -54,10 +53,6 @@ Search = Annotated[str, Query(min_length=1, max_length=200)]
 customers = APIRouter(prefix="/customers", tags=["customers"])
 products = APIRouter(prefix="/products", tags=["products"])
 contracts = APIRouter(prefix="/contracts", tags=["contracts"])
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 # --- customers ------------------------------------------------------------------------------
@@ -84,29 +79,30 @@ def list_customers(
     return [CustomerPublic.from_record(row) for row in page]
 
 
-def _customer_detail(db: SessionDep, customer: CustomerRecord) -> CustomerDetail:
+def _customer_detail(db: SessionDep, customer: CustomerRecord, today: date) -> CustomerDetail:
     assert customer.id is not None
     return CustomerDetail(
         **CustomerPublic.from_record(customer).model_dump(),
         products=[ProductPublic.from_record(p) for p in catalog.customer_products(db, customer.id)],
         contracts=[
-            ContractPublic.from_record(c) for c in catalog.customer_contracts(db, customer.id)
+            ContractPublic.from_record(c, today)
+            for c in catalog.customer_contracts(db, customer.id)
         ],
     )
 
 
 @customers.get("/{customer_id}", response_model=CustomerDetail)
-def get_customer(customer_id: RowId, db: SessionDep, _: Reader) -> CustomerDetail:
+def get_customer(customer_id: RowId, db: SessionDep, _: Reader, today: OfficeDay) -> CustomerDetail:
     """The customer with their products and contracts."""
-    return _customer_detail(db, catalog.get_customer(db, customer_id))
+    return _customer_detail(db, catalog.get_customer(db, customer_id), today)
 
 
 @customers.patch("/{customer_id}", response_model=CustomerDetail)
 def update_customer(
-    customer_id: RowId, changes: CustomerUpdate, db: SessionDep, _: Editor
+    customer_id: RowId, changes: CustomerUpdate, db: SessionDep, _: Editor, today: OfficeDay
 ) -> CustomerDetail:
     customer = catalog.get_customer(db, customer_id)
-    return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()))
+    return _customer_detail(db, catalog.update_customer(db, customer, changes.changes()), today)
 
 
 @customers.post(
@@ -139,15 +135,17 @@ def _product_detail(db: SessionDep, product: ProductRecord, on: date) -> Product
     return ProductDetail(
         **ProductPublic.from_record(product).model_dump(),
         contracts=[
-            ContractPublic.from_record(c) for c in catalog.product_contracts(db, product.id)
+            ContractPublic.from_record(c, on) for c in catalog.product_contracts(db, product.id)
         ],
         entitlement=EntitlementPublic.of(catalog.product_entitlement(db, product, on), on),
     )
 
 
 @products.post("", status_code=status.HTTP_201_CREATED, response_model=ProductDetail)
-def create_product(new: ProductCreate, db: SessionDep, _: Editor) -> ProductDetail:
-    return _product_detail(db, catalog.create_product(db, new.model_dump()), _today())
+def create_product(
+    new: ProductCreate, db: SessionDep, _: Editor, today: OfficeDay
+) -> ProductDetail:
+    return _product_detail(db, catalog.create_product(db, new.model_dump()), today)
 
 
 @products.get("", response_model=list[ProductPublic])
@@ -170,27 +168,29 @@ def list_products(
 
 @products.get("/{product_id}", response_model=ProductDetail)
 def get_product(
-    product_id: RowId, db: SessionDep, _: Reader, on: date | None = None
+    product_id: RowId, db: SessionDep, _: Reader, today: OfficeDay, on: date | None = None
 ) -> ProductDetail:
-    """The product, its contracts, and its entitlement (R2) on `on` (default: today, UTC):
-    the service type a call-in would get, with the evidence."""
-    return _product_detail(db, catalog.get_product(db, product_id), on or _today())
+    """The product, its contracts, and its entitlement (R2) on `on` (default: today in the
+    office): the service type a call-in would get, with the evidence."""
+    return _product_detail(db, catalog.get_product(db, product_id), on or today)
 
 
 @products.patch("/{product_id}", response_model=ProductDetail)
 def update_product(
-    product_id: RowId, changes: ProductUpdate, db: SessionDep, _: Editor
+    product_id: RowId, changes: ProductUpdate, db: SessionDep, _: Editor, today: OfficeDay
 ) -> ProductDetail:
     product = catalog.get_product(db, product_id)
     product = catalog.update_product(db, product, changes.changes())
-    return _product_detail(db, product, _today())
+    return _product_detail(db, product, today)
 
 
 # --- contracts ------------------------------------------------------------------------------
 
 
 @contracts.post("", status_code=status.HTTP_201_CREATED, response_model=ContractPublic)
-async def create_contract(new: ContractCreate, app: ServicesDep, _: Editor) -> ContractPublic:
+async def create_contract(
+    new: ContractCreate, app: ServicesDep, _: Editor, today: OfficeDay
+) -> ContractPublic:
     """A maintenance contract on a product of the customer; numbered MC-<year>-<seq> unless
     the body gives a number. Its workflow starts at once and keeps its calendar (R31, R32):
     `GET /contracts/{id}/calendar`."""
@@ -208,7 +208,9 @@ async def create_contract(new: ContractCreate, app: ServicesDep, _: Editor) -> C
     def create() -> tuple[ContractPublic, ContractTerms]:
         with app.session() as db:
             row = catalog.create_contract(db, values)
-            return ContractPublic.from_record(row), contract_store.contract_terms(db, policy, row)
+            return ContractPublic.from_record(row, today), contract_store.contract_terms(
+                db, policy, row
+            )
 
     saved, terms = await run_in_threadpool(create)
     try:
@@ -222,7 +224,7 @@ async def create_contract(new: ContractCreate, app: ServicesDep, _: Editor) -> C
         with app.session() as db:
             row = catalog.get_contract(db, terms.contract_id)
             contract_store.mark_started(db, row)
-            return ContractPublic.from_record(row)
+            return ContractPublic.from_record(row, today)
 
     return await run_in_threadpool(started)
 
@@ -232,6 +234,7 @@ def list_contracts(
     db: SessionDep,
     _: Reader,
     response: Response,
+    today: OfficeDay,
     customer_id: IdQuery | None = None,
     product_id: IdQuery | None = None,
     active_on: date | None = None,
@@ -248,16 +251,12 @@ def list_contracts(
         offset=offset,
     )
     response.headers["X-Total-Count"] = str(total)
-    return [ContractPublic.from_record(row) for row in page]
+    return [ContractPublic.from_record(row, today) for row in page]
 
 
 @contracts.get("/{contract_id}", response_model=ContractPublic)
-def get_contract(contract_id: RowId, db: SessionDep, _: Reader) -> ContractPublic:
-    return ContractPublic.from_record(catalog.get_contract(db, contract_id))
-
-
-RUNNING_FIELDS = frozenset({"customer_id", "product_id", "starts_on"})
-SCHEDULE_FIELDS = frozenset({"every", "dates", "checklist", "free_maintenance_until"})
+def get_contract(contract_id: RowId, db: SessionDep, _: Reader, today: OfficeDay) -> ContractPublic:
+    return ContractPublic.from_record(catalog.get_contract(db, contract_id), today)
 
 
 async def _contract(app: ServicesDep, contract_id: int) -> tuple[ContractRecord, ContractTerms]:
@@ -271,60 +270,32 @@ async def _contract(app: ServicesDep, contract_id: int) -> tuple[ContractRecord,
     return await run_in_threadpool(read)
 
 
-def _office_today(app: ServicesDep) -> date:
-    return local(datetime.now(UTC), app.policy.office_timezone).date()
-
-
 @contracts.patch("/{contract_id}", response_model=ContractPublic)
 async def update_contract(
-    contract_id: RowId, changes: ContractUpdate, app: ServicesDep, user: Editor
+    contract_id: RowId, changes: ContractUpdate, app: ServicesDep, user: Editor, today: OfficeDay
 ) -> ContractPublic:
     """A later `ends_on` renews or extends the contract; `every`, `dates`, `checklist` or
     `free_maintenance_until` reschedule it; its workflow moves what is still to come."""
     fields = changes.changes()
-    if "dates" in fields:
-        fields["dates"] = [day.isoformat() for day in fields["dates"]]
-
     row, terms = await _contract(app, contract_id)
     requests = []
     if row.workflow_started:
-        if moved := sorted(RUNNING_FIELDS.intersection(fields)):
-            raise Refused(
-                CONFLICT,
-                f"{', '.join(moved)} of a running contract cannot change: terminate it "
-                "(POST /contracts/{id}/terminate) and make a new one",
-            )
-        if "ends_on" in fields and fields["ends_on"] != row.ends_on:
-            if fields["ends_on"] < row.ends_on:
-                raise field_refused(
-                    "ends_on", "a contract ends early by POST /contracts/{id}/terminate"
-                )
-            calendar = app.policy.period_calendar(row.zone, row.starts_on, fields["ends_on"])
-            requests.append(
-                ContractChange("renew", user.username, ends_on=fields["ends_on"], calendar=calendar)
-            )
-        if SCHEDULE_FIELDS.intersection(fields):
-            every = fields.get("every", row.every)
-            dates = fields.get("dates", row.dates)
-            requests.append(
-                ContractChange(
-                    "reschedule",
-                    user.username,
-                    every=None if dates and "every" not in fields else every,
-                    dates=sorted(date.fromisoformat(day) for day in dates),
-                    checklist=fields.get("checklist", terms.checklist),
-                    free_maintenance_until=fields.get(
-                        "free_maintenance_until", row.free_maintenance_until
-                    ),
-                )
-            )
+        requests = requested_changes(
+            terms,
+            fields,
+            user.username,
+            lambda ends_on: app.policy.period_calendar(row.zone, row.starts_on, ends_on),
+        )
+        now = datetime.now(UTC)
         for request in requests:
-            contract_commands.check(terms, request, _office_today(app))
+            changed(terms, request, now)
+    if "dates" in fields:
+        fields["dates"] = [day.isoformat() for day in fields["dates"]]
 
     def save() -> ContractPublic:
         with app.session() as db:
             contract = catalog.get_contract(db, contract_id)
-            return ContractPublic.from_record(catalog.update_contract(db, contract, fields))
+            return ContractPublic.from_record(catalog.update_contract(db, contract, fields), today)
 
     # The workflow first: a contract that has ended (or refuses) changes nowhere.
     for request in requests:
@@ -334,20 +305,19 @@ async def update_contract(
 
 @contracts.post("/{contract_id}/terminate", response_model=ContractPublic)
 async def terminate_contract(
-    contract_id: RowId, body: TerminateBody, app: ServicesDep, user: Editor
+    contract_id: RowId, body: TerminateBody, app: ServicesDep, user: Editor, today: OfficeDay
 ) -> ContractPublic:
     """R31: the contract ends early; nothing of its calendar happens after that day."""
-    on = body.terminated_on or _office_today(app)
-
+    on = body.terminated_on or today
     row, terms = await _contract(app, contract_id)
-    request = ContractChange("terminate", user.username, terminated_on=on)
-    contract_commands.check(terms, request, _office_today(app))
+    request = ContractChange(ChangeKind.TERMINATE, user.username, terminated_on=on)
+    changed(terms, request, datetime.now(UTC))
 
     def save() -> ContractPublic:
         with app.session() as db:
             contract = catalog.get_contract(db, contract_id)
-            changed = catalog.update_contract(db, contract, {"terminated_on": on})
-            return ContractPublic.from_record(changed)
+            ended = catalog.update_contract(db, contract, {"terminated_on": on})
+            return ContractPublic.from_record(ended, today)
 
     if row.workflow_started:
         await contract_commands.change(app.temporal, terms, request)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, computed_field, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from api.schemas.base import Patch, Request
+from models.contract import contract_status
 from models.entitlement import Entitlement, ServiceType
 from models.policy import MAX_HOURS
 from models.tables import ContractRecord, CustomerRecord, ProductRecord, TicketRecord
@@ -162,20 +163,13 @@ class ContractPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def status(self) -> Literal["upcoming", "active", "ended", "terminated"]:
-        """As of today (UTC): `terminated` early, `ended`, `upcoming` or `active`."""
-        today = datetime.now(UTC).date()
-        if self.terminated_on is not None and self.terminated_on < today:
-            return "terminated"
-        if self.ends_on < today:
-            return "ended"
-        return "upcoming" if self.starts_on > today else "active"
+    status: Literal["upcoming", "active", "ended", "terminated"]
+    """On the office's today: `terminated` early, `ended`, `upcoming` or `active`."""
 
     @classmethod
-    def from_record(cls, row: ContractRecord) -> ContractPublic:
-        return cls.model_validate(row, from_attributes=True)
+    def from_record(cls, row: ContractRecord, today: date) -> ContractPublic:
+        status = contract_status(row.starts_on, row.ends_on, row.terminated_on, today)
+        return cls.model_validate({**row.model_dump(), "status": status})
 
 
 class CustomerDetail(CustomerPublic):

@@ -117,7 +117,7 @@ async def test_a_contracts_calendar_moves_with_a_renewal_a_new_schedule_and_a_te
 
 
 async def test_a_contract_that_began_days_ago_opens_what_fell_due_at_once(api: Api) -> None:
-    made = await contract(api, "SN-CAL-2", TODAY - 3 * DAY)
+    made = await contract(api, "SN-CAL-2", TODAY - 3 * DAY, arrival_hours=1.5)
 
     async def opened() -> list[dict[str, Any]]:
         found = await calendar(api, made["id"], past=True)
@@ -163,6 +163,11 @@ async def test_a_contract_that_began_days_ago_opens_what_fell_due_at_once(api: A
     repair = await eventually(lambda: _found(clerk, f"/tickets/{listed[0]['repair_ticket']}"))
     assert f"Found by inspection {job['number']}: cabling: cable 3 cut" == repair["problem"]
     assert repair["status"] == "registered"
+    # R13: the repair is due within the contract's own arrival hours, in working time.
+    called_in = datetime.fromisoformat(repair["created_at"])
+    working = load_policy(None).work_calendar(made["zone"], called_in)
+    due = datetime.fromisoformat(repair["arrival_due_at"])
+    assert working.between(called_in, due) == timedelta(hours=1.5)
     site = await ok(await clerk.get(f"/customers/{made['customer_id']}/inspections"))
     assert [i["ticket_id"] for i in site] == [tid]
     done = await ok(await technician.post(f"/tickets/{tid}/actions/resolve", json=resolve))
