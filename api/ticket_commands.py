@@ -130,6 +130,7 @@ async def call_in(
         clock=service_clock(policy, request.zone, datetime.now(UTC), contract_hours),
         survey=survey_terms(policy),
         approval_terms=approval_terms(policy),
+        branch=policy.zones[request.zone].branch,
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,

@@ -70,6 +70,8 @@ class ContractTerms:
     free_maintenance_until: date | None = None
     terminated_on: date | None = None
     """Early termination: nothing happens after this day."""
+    branch: str | None = None
+    """The branch of its zone: its jobs are that branch's."""
     arrival_hours: float | None = None
     """R13: a repair's arrival hours (the contract's own, or its zone's when it was made)."""
     warning_fraction: float = 0.8

@@ -144,6 +144,8 @@ class Calendar(_Strict):
 class Zone(_Strict):
     calendar: str
     arrival_hours: float = Field(gt=0, le=MAX_HOURS, allow_inf_nan=False)
+    branch: str = Field("main", min_length=1, max_length=100)
+    """The branch whose technicians serve it: its tickets' reports are that branch's."""
 
 
 PaymentMethod = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]

@@ -48,10 +48,12 @@ class Refused(Exception):
         self.type, self.message, self.details = error_type, message, details
 
 
-def field_refused(field: str, message: str, error_type: str = INVALID_PAYLOAD) -> Refused:
-    """A refusal of one field of the body."""
+def field_refused(
+    field: str, message: str, error_type: str = INVALID_PAYLOAD, loc: str = "body"
+) -> Refused:
+    """A refusal of one field of the body (or of the `query`)."""
     return Refused(
         error_type,
         message,
-        errors=[{"loc": ["body", field], "msg": message, "type": "value_error"}],
+        errors=[{"loc": [loc, field], "msg": message, "type": "value_error"}],
     )

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from enum import StrEnum
 
 from models.lifecycle import Action
+from models.refusals import FORBIDDEN, Refused
 
 
 class Role(StrEnum):
@@ -97,6 +98,9 @@ class Reading(StrEnum):
     """Every approval and its decision (R17-R20); a ticket's own are on the ticket."""
     TECHNICIANS = "technicians"
     """Technicians with their certificates and open jobs, to dispatch them (R34)."""
+    REPORTS = "reports"
+    """The KPIs and the daily reports (R28-R30): a director or manager of a branch, only
+    that branch's."""
 
 
 FRONT_OFFICE = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
@@ -111,7 +115,23 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
     Reading.PARTS: frozenset(Role),
     Reading.APPROVALS: frozenset(Role) - {R.TECHNICIAN, R.SALES},
     Reading.TECHNICIANS: FRONT_OFFICE,
+    Reading.REPORTS: frozenset({R.DIRECTOR, R.MANAGER, R.VP, R.ADMIN}),
 }
+# Who reads every branch's reports; a director or manager of a branch reads only its own.
+EVERY_BRANCH_ROLES = frozenset({R.VP, R.ADMIN})
+
+
+def branch_scope(roles: Iterable[str], own_branch: str | None, asked: str | None) -> str | None:
+    """The branch whose reports a user reads (None: every branch): `asked` for the roles that
+    read every branch and for a user of no branch; otherwise their own, and another branch
+    is refused."""
+    if own_branch is None or EVERY_BRANCH_ROLES.intersection(roles):
+        return asked
+    if asked not in (None, own_branch):
+        raise Refused(
+            FORBIDDEN, f"the reports of branch '{asked}' are that branch's: you read '{own_branch}'"
+        )
+    return own_branch
 
 
 def own_tickets_only(roles: Iterable[str]) -> bool:

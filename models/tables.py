@@ -88,6 +88,7 @@ class TicketRecord(SQLModel, table=True):
         Index("ix_tickets_customer_phone", "customer_phone"),
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_priority_created", "priority", "created_at"),
+        Index("ix_tickets_branch_created", "branch", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -121,6 +122,16 @@ class TicketRecord(SQLModel, table=True):
     registered_by: str = Field(max_length=64)
     created_at: datetime = _when(nullable=False)
     updated_at: datetime = _when(nullable=False)
+    # R30: the milestones the KPIs read (models/ticket.py `Milestones`).
+    branch: str | None = Field(default=None, max_length=100)
+    dispatched_at: datetime | None = _when(nullable=True)
+    dispatches: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    arrived_at: datetime | None = _when(nullable=True)
+    arrival_minutes: int | None = None
+    carried_in: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    resolved_at: datetime | None = _when(nullable=True)
+    resolution_minutes: int | None = None
+    ended_at: datetime | None = _when(nullable=True)
 
 
 class TimelineRecord(SQLModel, table=True):
@@ -572,12 +583,23 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "resolution_promised_by": state.resolution_promised_by,
         "invoice": _invoice_summary(state),
         "work_order": _work_order_summary(state),
-        "inspection": to_jsonable_python(asdict(state.inspection)) if state.inspection else None,
+        "inspection": _inspection_summary(state),
         "amount_due": state.amount_due,
         "amount_paid": state.amount_paid,
         "created_at": state.created_at,
         "updated_at": state.updated_at,
+        "branch": state.branch,
+        **asdict(state.milestones),
     }
+
+
+def _inspection_summary(state: TicketState) -> dict[str, Any] | None:
+    """R32: the checklist and its results, without the repair's deadline terms."""
+    if state.inspection is None:
+        return None
+    recorded = asdict(state.inspection)
+    del recorded["repair_clock"]
+    return dict(to_jsonable_python(recorded))
 
 
 def _invoice_summary(state: TicketState) -> dict[str, Any] | None:

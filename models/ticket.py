@@ -7,14 +7,14 @@ without breaking running workflows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from models.approvals import ApprovalTerms
 from models.escalation import Escalation
-from models.lifecycle import Status, TicketFacts
+from models.lifecycle import TERMINAL, Action, Status, TicketFacts
 from models.work_order import WorkOrder
 from models.worktime import WorkCalendar
 
@@ -197,6 +197,8 @@ class TicketStart:
     survey: SurveyTerms | None = None
     approval_terms: ApprovalTerms | None = None
     """R17-R20; None for tickets called in before work orders existed."""
+    branch: str | None = None
+    """The branch its zone belongs to at call-in (the policy's); its reports are that branch's."""
     checklist: list[str] | None = None
     """R32: a contract inspection's checklist, recorded item by item on site."""
     repair_clock: ServiceClock | None = None
@@ -229,6 +231,47 @@ class TimelineEntry:
     action: str
     actor: str
     data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Milestones:
+    """R30: the instants and counts the KPIs read, kept as the steps happen (the timeline
+    keeps only its latest steps)."""
+
+    dispatched_at: datetime | None = None
+    """The first dispatch."""
+    dispatches: int = 0
+    """1 + the re-dispatches."""
+    arrived_at: datetime | None = None
+    """The first arrival on site."""
+    arrival_minutes: int | None = None
+    """Working minutes from the call-in to the first arrival (the ticket's calendar)."""
+    carried_in: bool = False
+    resolved_at: datetime | None = None
+    resolution_minutes: int | None = None
+    """Working minutes from the call-in to the resolution."""
+    ended_at: datetime | None = None
+    """Closed or cancelled."""
+
+    def step(
+        self, action: str, status: Status, at: datetime, since: datetime, days: WorkCalendar | None
+    ) -> None:
+        """Notes one step taken at `at` on a ticket called in at `since`."""
+
+        def worked() -> int | None:
+            return None if days is None else days.between(since, at) // timedelta(minutes=1)
+
+        if action == Action.DISPATCH:
+            self.dispatches += 1
+            self.dispatched_at = self.dispatched_at or at
+        elif action == Action.ARRIVE and self.arrived_at is None:
+            self.arrived_at, self.arrival_minutes = at, worked()
+        elif action == Action.CARRY_IN:
+            self.carried_in = True
+        if status is Status.RESOLVED and self.resolved_at is None:
+            self.resolved_at, self.resolution_minutes = at, worked()
+        if status in TERMINAL and self.ended_at is None:
+            self.ended_at = at
 
 
 @dataclass
@@ -270,6 +313,8 @@ class TicketState:
     """R17-R20: quotation, parts, discount, responsibility, approvals."""
     timeline: list[TimelineEntry] = field(default_factory=list)
     """Every step so far: the read model can be rebuilt from the state alone."""
+    branch: str | None = None
+    milestones: Milestones = field(default_factory=Milestones)
     seq: int = 0
 
     def facts(self) -> TicketFacts:

@@ -243,6 +243,14 @@ def local(instant: datetime, timezone: str) -> datetime:
     return instant.astimezone(ZoneInfo(timezone))
 
 
+def days_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """The first instant of `first` and of the day after `last`, in `timezone`, as UTC."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, datetime.min.time(), zone)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def month_bounds(month: str, timezone: str) -> tuple[datetime, datetime]:
     """The first instant of `month` ("YYYY-MM") and of the month after, in `timezone`, as UTC;
     ValueError if `month` is not one."""

@@ -41,6 +41,7 @@ def contract_terms(session: Session, policy: Policy, contract: ContractRecord) -
         checklist=list(checklist),
         free_maintenance_until=contract.free_maintenance_until,
         terminated_on=contract.terminated_on,
+        branch=zone.branch if zone else None,
         arrival_hours=contract.arrival_hours or (zone.arrival_hours if zone else None),
         warning_fraction=policy.deadlines.warning_fraction,
     )

@@ -182,6 +182,7 @@ class ContractWorkflow:
             service_type="internal",
             checklist=list(terms.checklist) if event.kind == EventKind.INSPECTION else None,
             repair_clock=repair_clock(terms) if event.kind == EventKind.INSPECTION else None,
+            branch=terms.branch,
         )
         try:
             await workflow.start_child_workflow(

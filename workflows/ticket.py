@@ -130,6 +130,7 @@ class TicketWorkflow(WorkOrderSteps):
             created_at=now,
             updated_at=now,
             timezone=start.clock.calendar.timezone if start.clock else "UTC",
+            branch=start.branch,
         )
         if start.resumed is None and start.checklist:
             self.state.inspection = Inspection(
@@ -499,6 +500,7 @@ class TicketWorkflow(WorkOrderSteps):
             terms=state.terms,
             fingerprint=repair_id,
             clock=inspection.repair_clock,
+            branch=state.branch,
         )
         try:
             await workflow.start_child_workflow(
@@ -776,6 +778,8 @@ class TicketWorkflow(WorkOrderSteps):
         state.status = status
         state.updated_at = workflow.now()
         entry = TimelineEntry(state.seq, state.updated_at, action, actor, data)
+        days = self.clock.calendar if self.clock else None
+        state.milestones.step(action, status, state.updated_at, state.created_at, days)
         state.timeline.append(entry)
         del state.timeline[:-TIMELINE_KEPT]
         return entry

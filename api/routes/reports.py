@@ -1,20 +1,33 @@
-"""Reports from the read model: a technician's monthly appraisal (R24)."""
+"""Reports from the read model: a technician's monthly appraisal (R24), the KPIs of a
+period (R30, R36)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from api.deps import CurrentUser, ServicesDep, SessionDep
-from api.schemas.reports import MONTH_PATTERN, TechnicianMonthly
-from models.refusals import FORBIDDEN, NOT_FOUND, Refused
-from models.roles import APPRAISING_ROLES
+from api.deps import CurrentUser, ServicesDep, SessionDep, reader
+from api.schemas.reports import (
+    MONTH_PATTERN,
+    DefectPublic,
+    GroupKpisPublic,
+    KpiReport,
+    TechnicianMonthly,
+)
+from models.kpis import GroupBy
+from models.refusals import FORBIDDEN, NOT_FOUND, Refused, field_refused
+from models.roles import APPRAISING_ROLES, Reading, branch_scope
 from models.tables import User
-from models.worktime import month_bounds
-from store import reports, users
+from models.worktime import days_bounds, month_bounds
+from store import kpis, reports, users
 
 router = APIRouter(prefix="/reports", tags=["reports"])
+ReportReader = Annotated[User, Depends(reader(Reading.REPORTS))]
+Branch = Annotated[str, Query(min_length=1, max_length=100)]
+MAX_PERIOD = timedelta(days=366)
+CSV = "text/csv"
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 TechnicianId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -42,3 +55,48 @@ def technician_monthly(
     start, end = month_bounds(month, app.policy.office_timezone)
     figures = reports.monthly_figures(db, technician_id, start, end)
     return TechnicianMonthly.of(technician_id, month, figures)
+
+
+@router.get(
+    "/kpis",
+    response_model=KpiReport,
+    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+)
+def kpi_report(
+    request: Request,
+    app: ServicesDep,
+    db: SessionDep,
+    user: ReportReader,
+    period_from: Annotated[date, Query(alias="from", description="the first day (office)")],
+    period_to: Annotated[date, Query(alias="to", description="the last day, included")],
+    group_by: GroupBy | None = None,
+    branch: Branch | None = None,
+    format: Literal["json", "csv"] | None = None,
+) -> KpiReport | Response:
+    """R30, R36: the figures of the tickets called in from `from` to `to` (office days,
+    both included), per `group_by` (or all together): arrival compliance, time to arrive and
+    to resolve, first-visit fix and re-dispatch rates, backlog by age, satisfaction,
+    complaints, escalations, approvals; and the defects by product model and part. A
+    director or manager of a branch reads that branch's. CSV (one row per group) with
+    `format=csv` or `Accept: text/csv`."""
+    if period_to < period_from:
+        raise field_refused("to", "the period ends on or after its first day", loc="query")
+    if period_to - period_from >= MAX_PERIOD:
+        raise field_refused("to", "a period of at most 366 days", loc="query")
+    scope = branch_scope(user.roles, user.branch, branch)
+    start, end = days_bounds(period_from, period_to, app.policy.office_timezone)
+    period = kpis.Period(start, end, datetime.now(UTC), scope)
+    groups, defects = kpis.kpis(db, period, group_by)
+    report = KpiReport(
+        period_from=period_from,
+        period_to=period_to,
+        group_by=group_by,
+        branch=scope,
+        groups=[GroupKpisPublic.of(found) for found in groups],
+        defects=[DefectPublic(**vars(defect)) for defect in defects],
+    )
+    if format == "csv" or (format is None and CSV in request.headers.get("accept", "")):
+        name = f"kpis-{period_from}-{period_to}.csv"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(report.csv(), media_type=f"{CSV}; charset=utf-8", headers=headers)
+    return report

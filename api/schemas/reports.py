@@ -1,9 +1,16 @@
-"""Reports as clients read them: a technician's monthly appraisal (R24)."""
+"""Reports as clients read them: a technician's monthly appraisal (R24), the KPIs (R30, R36)."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+import csv
+import io
+from dataclasses import asdict
+from datetime import date
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.kpis import GroupBy, GroupKpis
+from models.survey import ITEMS
 from store.reports import MonthlyFigures
 
 MONTH_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
@@ -52,3 +59,112 @@ class TechnicianMonthly(BaseModel):
             complaints=figures.complaints,
             serious_complaints=figures.serious_complaints,
         )
+
+
+class SpreadPublic(BaseModel):
+    """Working hours (the ticket's calendar): how many values, median and 90th percentile."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+
+class GroupKpisPublic(BaseModel):
+    """One group's figures (models/kpis.py defines each)."""
+
+    group: str
+    tickets: int
+    arrival_met: int
+    arrival_missed: int
+    arrival_compliance: float | None
+    time_to_arrive_hours: SpreadPublic
+    time_to_resolve_hours: SpreadPublic
+    resolved_after_dispatch: int
+    first_visit_fixes: int
+    first_visit_fix_rate: float | None
+    dispatched: int
+    redispatched: int
+    redispatch_rate: float | None
+    backlog: dict[str, int]
+    """Unresolved at the period's end (or now), by age: under_1_day, 1_to_3_days, 3_to_7_days,
+    over_7_days."""
+    surveys_answered: int
+    satisfaction: dict[str, float | None]
+    complaints: int
+    complaints_per_100_tickets: float | None
+    escalations: dict[str, int]
+    approvals: dict[str, dict[str, int]]
+
+    @classmethod
+    def of(cls, found: GroupKpis) -> GroupKpisPublic:
+        return cls(
+            group=found.group,
+            tickets=found.tickets,
+            arrival_met=found.arrival_met,
+            arrival_missed=found.arrival_missed,
+            arrival_compliance=found.arrival_compliance,
+            time_to_arrive_hours=SpreadPublic(**asdict(found.time_to_arrive)),
+            time_to_resolve_hours=SpreadPublic(**asdict(found.time_to_resolve)),
+            resolved_after_dispatch=found.resolved_dispatched,
+            first_visit_fixes=found.first_visit_fixes,
+            first_visit_fix_rate=found.first_visit_fix_rate,
+            dispatched=found.dispatched,
+            redispatched=found.redispatched,
+            redispatch_rate=found.redispatch_rate,
+            backlog=found.backlog,
+            surveys_answered=found.surveys_answered,
+            satisfaction=found.satisfaction or {item.name: None for item in ITEMS},
+            complaints=found.complaints,
+            complaints_per_100_tickets=found.complaints_per_100_tickets,
+            escalations=found.escalations,
+            approvals=found.approvals,
+        )
+
+    def csv_row(self) -> dict[str, object]:
+        """The figures as one flat row: nested ones as `parent.child` columns."""
+        row: dict[str, object] = {}
+        for name, value in self.model_dump().items():
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    if isinstance(inner, dict):
+                        row |= {f"{name}.{key}.{k}": v for k, v in inner.items()}
+                    else:
+                        row[f"{name}.{key}"] = inner
+            else:
+                row[name] = value
+        return row
+
+
+class DefectPublic(BaseModel):
+    """R36: how often a part was used in repairs of a product model."""
+
+    product_model: str
+    part: str
+    repairs: int
+    quantity: int
+
+
+class KpiReport(BaseModel):
+    """R30, R36: the period's figures per group, and the defects for the quality
+    department."""
+
+    period_from: date = Field(alias="from")
+    period_to: date = Field(alias="to")
+    group_by: GroupBy | None
+    branch: str | None
+    """The branch the figures are limited to; null: every branch."""
+    groups: list[GroupKpisPublic]
+    defects: list[DefectPublic]
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    def csv(self) -> str:
+        """One row per group; the columns of every group (a kind of escalation or approval
+        one group lacks is empty in its row)."""
+        rows = [group.csv_row() for group in self.groups]
+        columns = list(dict.fromkeys(column for row in rows for column in row))
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue()

@@ -45,6 +45,8 @@ MATRIX: dict[str, set[str]] = {
     "/technicians/tech1/certificates": OFFICE,
     "/users": {"admin"},
     "/users/me": EVERYONE,
+    # R28-R30: management reads the figures (a branch's director and manager, their own).
+    "/reports/kpis?from=2026-01-01&to=2026-01-31": {"admin", "director", "manager", "vp"},
     "/reports/technicians/tech1/monthly?month=2026-01": {
         "admin",
         "director",
