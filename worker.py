@@ -33,15 +33,19 @@ from activities.billing import BillingActivities
 from activities.complaint import ComplaintActivities
 from activities.notify import NotifyActivities, senders_from
 from activities.projection import ProjectionActivities
+from activities.reports import ReportActivities
 from activities.stock import StockActivities
 from activities.survey import SurveyActivities
 from core.codec import codec_from_setting
 from core.config import Settings
 from core.db import make_engine, migrate
 from jobs.contracts import start_missing
-from models.policy import load_policy
+from jobs.reports import start_branches
+from models.policy import Policy, load_policy
+from workflows.branch_reports import BranchReportsWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractWorkflow
+from workflows.daily_report import DailyReportWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
 
@@ -116,14 +120,17 @@ def build_worker(
     max_concurrent_workflow_tasks: int = 8,
     max_concurrent_activities: int = 32,
     settings: Settings | None = None,
+    policy: Policy | None = None,
 ) -> Worker:
     settings = settings or Settings()
+    policy = policy or load_policy(settings.policy_file)
     projection = ProjectionActivities(engine)
     billing = BillingActivities(engine)
     complaint = ComplaintActivities(engine)
     survey = SurveyActivities(engine, settings)
     notify = NotifyActivities(engine, senders_from(settings))
     stock = StockActivities(engine)
+    reports = ReportActivities(engine, policy)
     return Worker(
         client,
         task_queue=task_queue,
@@ -132,6 +139,8 @@ def build_worker(
             ComplaintWorkflow,
             SurveyWorkflow,
             ContractWorkflow,
+            BranchReportsWorkflow,
+            DailyReportWorkflow,
         ],
         activities=[
             projection.register_ticket,
@@ -150,6 +159,9 @@ def build_worker(
             stock.return_stock,
             stock.price_parts,
             stock.count_discount,
+            reports.plan_report_day,
+            reports.draft_daily_report,
+            reports.project_daily_report,
         ],
         activity_executor=ThreadPoolExecutor(max_concurrent_activities),
         max_concurrent_workflow_tasks=max_concurrent_workflow_tasks,
@@ -194,7 +206,9 @@ async def run_worker(settings: Settings) -> None:
             refused.message,
             ", ".join(k.name for k in SEARCH_ATTRIBUTE_KEYS),
         )
-    await start_missing(client, engine, load_policy(settings.policy_file), settings.task_queue)
+    policy = load_policy(settings.policy_file)
+    await start_missing(client, engine, policy, settings.task_queue)
+    await start_branches(client, policy, settings.task_queue)
     worker = build_worker(
         client,
         engine,
@@ -202,6 +216,7 @@ async def run_worker(settings: Settings) -> None:
         max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.worker_max_concurrent_activities,
         settings=settings,
+        policy=policy,
     )
     log.info(
         "worker polling task queue %r on %s",

@@ -29,6 +29,7 @@ class EscalationKind(StrEnum):
     SERIOUS_COMPLAINT = "serious_complaint"
     APPROVAL_OVERDUE = "approval_overdue"
     DISCOUNT_GRANTED = "discount_granted"
+    DAILY_REPORT_OVERDUE = "daily_report_overdue"
 
 
 K, R = EscalationKind, Role
@@ -44,6 +45,8 @@ OWNERS: dict[EscalationKind, tuple[Role, ...]] = {
     # R16-R20: the next role of the approval chain (named when raised; the director by default).
     K.APPROVAL_OVERDUE: (R.DIRECTOR,),
     K.DISCOUNT_GRANTED: (R.DIRECTOR,),  # R17: each discount reported to the service director
+    # R27-R29: the director while technicians' reports wait, the manager for the signature.
+    K.DAILY_REPORT_OVERDUE: (R.DIRECTOR, R.MANAGER),
 }
 ACKNOWLEDGE_UPDATE = "acknowledge"
 # Besides the owners, a director or an admin may acknowledge any escalation.

@@ -58,6 +58,8 @@ class Action(StrEnum):
 
 
 TERMINAL = frozenset({Status.CLOSED, Status.CANCELLED})
+SYSTEM_ACTOR = "system"
+"""Who takes the steps a workflow takes by itself (closing a paid ticket, opening a job)."""
 
 S = Status
 # The statuses the deadlines watch (R10, R12, R14, R15), defined once.

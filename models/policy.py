@@ -216,6 +216,17 @@ class Contracts(_Strict):
     catch_up_days: int = Field(7, ge=0, le=366)
 
 
+class Reports(_Strict):
+    # R27-R29: the day's reports are drafted at the end of each working day of `calendar`;
+    # confirmed, reviewed and signed by `due_by` (local time) on the next working day, or they
+    # escalate; the signed director's report is forwarded to the roles of `forward_to` (the
+    # service department).
+    calendar: str | None = None
+    """None: the office calendar (or the first, without one)."""
+    due_by: HHMM = "10:00"
+    forward_to: list[Role] = Field([Role.VP], min_length=1)
+
+
 class Qualifications(_Strict):
     # R34: product categories a technician is dispatched to only with a valid certificate.
     required_for: list[Category] = []
@@ -310,6 +321,7 @@ class Policy(_Strict):
     approvals: Approvals = Approvals()
     qualifications: Qualifications = Qualifications()
     contracts: Contracts = Contracts()
+    reports: Reports = Reports()
     _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -321,6 +333,27 @@ class Policy(_Strict):
                     f"zones.{name}.calendar: unknown calendar '{zone.calendar}' (known: {known})"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _reports_name_a_known_calendar(self) -> Policy:
+        if self.reports.calendar is not None and self.reports.calendar not in self.calendars:
+            known = ", ".join(sorted(self.calendars))
+            raise ValueError(
+                f"reports.calendar: unknown calendar '{self.reports.calendar}' (known: {known})"
+            )
+        return self
+
+    @property
+    def reports_calendar(self) -> str:
+        """The calendar whose working days end with the day's reports (R27)."""
+        if self.reports.calendar is not None:
+            return self.reports.calendar
+        return OFFICE_CALENDAR if OFFICE_CALENDAR in self.calendars else next(iter(self.calendars))
+
+    @property
+    def branches(self) -> list[str]:
+        """The branches the zones belong to."""
+        return sorted({zone.branch for zone in self.zones.values()})
 
     @property
     def office_timezone(self) -> str:
@@ -340,7 +373,11 @@ class Policy(_Strict):
         to the year after: ample for arrival and same-day deadlines (R12, R15), hours or days
         away; only a deadline of most of MAX_HOURS could run past them. KeyError if unknown.
         Resolved once per calendar and year: a country's holidays take milliseconds."""
-        name = self.zones[zone].calendar
+        return self.calendar_near(self.zones[zone].calendar, around)
+
+    def calendar_near(self, name: str, around: datetime) -> WorkCalendar:
+        """The calendar `name` with the holidays from the year before `around` to the year
+        after."""
         key = (name, around.year)
         if key not in self._resolved:
             years = range(around.year - 1, around.year + 2)

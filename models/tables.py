@@ -454,6 +454,32 @@ class CertificateRecord(SQLModel, table=True):
     recorded_at: datetime = _stamp()
 
 
+class DailyReportRecord(SQLModel, table=True):
+    """R27-R29: a branch's day: the technicians' reports and the director's roll-up, with who
+    confirmed, reviewed and signed; a projection of its workflow."""
+
+    __tablename__ = "daily_reports"
+    __table_args__ = (UniqueConstraint("branch", "day", name="uq_daily_reports_branch_day"),)
+
+    id: str = Field(primary_key=True, max_length=160)
+    workflow_id: str = Field(max_length=200)
+    branch: str = Field(max_length=100)
+    day: date = Field(index=True)
+    status: str = Field(max_length=32)
+    due_at: datetime = _when(nullable=False)
+    drafted_at: datetime | None = _when(nullable=True)
+    technicians: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    """Each technician's report: jobs, totals, confirmation and review."""
+    roll_up: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    signed_by: str | None = Field(default=None, max_length=64)
+    signed_at: datetime | None = _when(nullable=True)
+    sign_note: str | None = None
+    forwarded_at: datetime | None = _when(nullable=True)
+    updated_at: datetime = _when(nullable=False)
+
+
 class ContractRecord(SQLModel, table=True):
     """A maintenance contract on one product of one customer, `starts_on` to `ends_on`
     inclusive (R2)."""

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         fires_at,
         repair_clock,
     )
+    from models.lifecycle import SYSTEM_ACTOR
     from models.messages import SMS, OutgoingMessage, StaffNotice
     from models.refusals import Refused, refuse
     from models.ticket import CallIn, TicketStart
@@ -40,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
 SEND_MESSAGE, NOTIFY_STAFF, TICKET_WORKFLOW = "send_message", "notify_staff", "Ticket"
 NOTICE_TIMEOUT = timedelta(seconds=30)
 NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
-SYSTEM_ACTOR = "system"
 
 
 @dataclass

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         BEFORE_ARRIVAL,
         DONE_FOR_THE_DAY,
         IN_WORKSHOP,
+        SYSTEM_ACTOR,
         TERMINAL,
         WORK_ORDER_ACTIONS,
         Action,
@@ -83,7 +84,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.work_order import WorkOrder, customer_part
 
-SYSTEM_ACTOR = "system"
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 INVOICE_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (core/db.py)
 ON_SITE_METHOD = "collected_on_site"

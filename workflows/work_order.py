@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from models.approvals import DecisionRequest as DecisionRequest
     from models.escalation import Escalation, EscalationKind
-    from models.lifecycle import Action, Status
+    from models.lifecycle import SYSTEM_ACTOR, Action, Status
     from models.parts import (
         PartLine,
         PricedPart,
@@ -68,7 +68,6 @@ ISSUE_STOCK, RETURN_STOCK = "issue_stock", "return_stock"
 PRICE_PARTS, COUNT_DISCOUNT = "price_parts", "count_discount"
 STOCK_TIMEOUT = timedelta(seconds=20)  # longer than the SQLite lock wait (core/db.py)
 STOCK_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
-SYSTEM_ACTOR = "system"
 K, KIND = EscalationKind, ApprovalKind
 PARTS_KINDS = frozenset({KIND.ADDED_PARTS, KIND.WARRANTY_CLAIM, KIND.WARRANTY_COUNTERSIGN})
 CLAIM_KINDS = frozenset({KIND.WARRANTY_CLAIM, KIND.WARRANTY_COUNTERSIGN})

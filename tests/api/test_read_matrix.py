@@ -47,6 +47,8 @@ MATRIX: dict[str, set[str]] = {
     "/users/me": EVERYONE,
     # R28-R30: management reads the figures (a branch's director and manager, their own).
     "/reports/kpis?from=2026-01-01&to=2026-01-31": {"admin", "director", "manager", "vp"},
+    "/reports/daily?date=2026-01-05": {"admin", "director", "manager", "vp"},
+    "/reports/daily/mine": {"technician"},
     "/reports/technicians/tech1/monthly?month=2026-01": {
         "admin",
         "director",
