@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(BIN)/python -m compileall -q $(COMPILED)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.worktime
+	$(BIN)/python -m bench.kpis
 
 # Needs only a venv (made if missing) and the package index, not the installed lock.
 lock:

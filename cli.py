@@ -132,6 +132,50 @@ def policy_check(
     typer.echo(f"{file}: ok ({len(policy.calendars)} calendars, {len(policy.zones)} zones)")
 
 
+@policy_app.command("simulate")
+def policy_simulate(
+    file: Annotated[Path, typer.Argument(help="The candidate policy file.")],
+    first: Annotated[str, typer.Option("--from", help="The period's first day, YYYY-MM-DD.")],
+    last: Annotated[str, typer.Option("--to", help="Its last day, YYYY-MM-DD (included).")],
+    branch: Annotated[str | None, typer.Option(help="Only this branch's tickets.")] = None,
+) -> None:
+    """What the candidate policy would have made of the period's real tickets (deadlines,
+    compliance, escalations) beside what happened. Changes nothing."""
+    from datetime import UTC, date, datetime
+
+    from sqlmodel import Session
+
+    from core.db import make_engine
+    from models.refusals import Refused
+    from models.what_if import compare
+    from models.worktime import days_bounds
+    from store.what_if import recorded
+
+    settings = _settings()
+    try:
+        candidate = load_policy(file)
+        period = date.fromisoformat(first), date.fromisoformat(last)
+    except (PolicyError, ValueError) as bad:
+        typer.echo(f"error: {bad}", err=True)
+        raise typer.Exit(1) from None
+    office = load_policy(settings.policy_file).office_timezone
+    start, end = days_bounds(*period, office)
+    with Session(make_engine(settings.resolved_database_url)) as db:
+        try:
+            comparison = compare(recorded(db, start, end, branch), candidate, datetime.now(UTC))
+        except Refused as refused:
+            typer.echo(f"error: {refused.message}", err=True)
+            raise typer.Exit(1) from None
+    rows = [("", "actual", "candidate")]
+    for name in ("tickets", "arrival_met", "arrival_missed", "arrival_compliance"):
+        rows.append((name, *(str(getattr(s, name)) for s in comparison.summaries())))
+    for kind in comparison.actual.escalations:
+        rows.append((kind, *(str(s.escalations[kind]) for s in comparison.summaries())))
+    for row in rows:
+        typer.echo(f"{row[0]:<22}{row[1]:>10}{row[2]:>12}")
+    typer.echo(f"tickets treated differently: {len(comparison.changed)}")
+
+
 @notify_app.command("test")
 def notify_test(
     to: Annotated[str, typer.Option("--to", help="The address to send the test email to.")],

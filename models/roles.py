@@ -121,6 +121,15 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
 EVERY_BRANCH_ROLES = frozenset({R.VP, R.ADMIN})
 
 
+def branch_scoped(roles: Iterable[str]) -> bool:
+    """Whether a user's lists are their branch's: a director or manager with no role that
+    works for every branch (the front office, the VP, admin)."""
+    held = set(roles)
+    return bool(held & {R.DIRECTOR, R.MANAGER}) and not held & (
+        EVERY_BRANCH_ROLES | {R.CLERK, R.DISPATCHER, R.ACCOUNTANT, R.SALES, R.STOREKEEPER}
+    )
+
+
 def branch_scope(roles: Iterable[str], own_branch: str | None, asked: str | None) -> str | None:
     """The branch whose reports a user reads (None: every branch): `asked` for the roles that
     read every branch and for a user of no branch; otherwise their own, and another branch

@@ -138,7 +138,11 @@ class TimelineRecord(SQLModel, table=True):
     """One step of a ticket: who did what, when (R11)."""
 
     __tablename__ = "ticket_timeline"
-    __table_args__ = (UniqueConstraint("ticket_id", "seq", name="uq_timeline_ticket_seq"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "seq", name="uq_timeline_ticket_seq"),
+        # R36: the day's or period's steps of one kind (the parts used in resolutions).
+        Index("ix_timeline_action_at", "action", "at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: str = Field(foreign_key="tickets.id", max_length=64)

@@ -8,11 +8,10 @@ portable between SQLite and PostgreSQL; the instants they read are the ticket's 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_
+from sqlalchemy import and_, bindparam, case, func, literal, or_, text
 from sqlmodel import Session, col, select
 
 from models.kpis import (
@@ -30,10 +29,9 @@ from models.tables import (
     ApprovalRecord,
     ComplaintRecord,
     EscalationRecord,
-    RepairRoundRecord,
     SurveyRecord,
     TicketRecord,
-    TimelineRecord,
+    UTCDateTime,
 )
 
 T = TicketRecord
@@ -124,6 +122,20 @@ def _spread(
     session: Session, period: Period, key: Any, minutes: Any, group: Any, name: str
 ) -> None:
     """Median and 90th percentile (nearest rank) of `minutes`, in hours, per group."""
+    if session.get_bind().dialect.name == "postgresql":
+        picked = session.exec(
+            select(
+                key,
+                func.count(minutes),
+                func.percentile_disc(0.5).within_group(minutes),
+                func.percentile_disc(0.9).within_group(minutes),
+            )
+            .where(minutes.is_not(None), *period.called_in())
+            .group_by(key)
+        )
+        for value, count, median, p90 in picked:
+            setattr(group(value), name, Spread(count, _hours(median), _hours(p90)))
+        return
     ranked = (
         select(
             key.label("g"),
@@ -140,14 +152,17 @@ def _spread(
             or_(ranked.c.r == (n + 1) // 2, ranked.c.r == (9 * n + 9) // 10)
         )
     )
-    for value, count, rank, picked in rows:
+    for value, count, rank, v in rows:
         spread: Spread = getattr(group(value), name)
         spread.count = count
-        hours = round(picked / 60, 2)
         if rank == median_rank(count):
-            spread.median = hours
+            spread.median = _hours(v)
         if rank == p90_rank(count):
-            spread.p90 = hours
+            spread.p90 = _hours(v)
+
+
+def _hours(minutes: int | None) -> float | None:
+    return None if minutes is None else round(minutes / 60, 2)
 
 
 def _backlog(session: Session, period: Period, key: Any, group: Any) -> None:
@@ -230,36 +245,56 @@ def _approvals(session: Session, period: Period, key: Any, group: Any) -> None:
         group(value).approvals.setdefault(kind, {})[status] = count
 
 
+# R36: the parts of on-site resolutions and of workshop repair rounds, one row per part line,
+# unnested from their JSON lists by each database's own functions.
+_PART_LINES = {
+    "postgresql": """
+        SELECT t.product_model AS model, coalesce(p->>'part_no', p->>'name') AS part,
+               coalesce((p->>'qty')::int, 1) AS qty
+        FROM ticket_timeline e JOIN tickets t ON t.id = e.ticket_id
+        CROSS JOIN LATERAL json_array_elements(CASE WHEN json_typeof(e.data->'parts') = 'array'
+                                               THEN e.data->'parts' ELSE '[]'::json END) p
+        WHERE e.action = 'resolve' AND e.at >= :start AND e.at < :end {scope}
+        UNION ALL
+        SELECT t.product_model, coalesce(p->>'part_no', p->>'name'),
+               coalesce((p->>'qty')::int, 1)
+        FROM repair_card_rounds r JOIN tickets t ON t.id = r.ticket_id
+        CROSS JOIN LATERAL json_array_elements(r.parts) p
+        WHERE r.recorded_at >= :start AND r.recorded_at < :end {scope}""",
+    "sqlite": """
+        SELECT t.product_model AS model,
+               coalesce(json_extract(p.value, '$.part_no'), json_extract(p.value, '$.name'))
+                 AS part,
+               coalesce(json_extract(p.value, '$.qty'), 1) AS qty
+        FROM ticket_timeline e JOIN tickets t ON t.id = e.ticket_id,
+             json_each(e.data, '$.parts') p
+        WHERE e.action = 'resolve' AND e.at >= :start AND e.at < :end {scope}
+        UNION ALL
+        SELECT t.product_model,
+               coalesce(json_extract(p.value, '$.part_no'), json_extract(p.value, '$.name')),
+               coalesce(json_extract(p.value, '$.qty'), 1)
+        FROM repair_card_rounds r JOIN tickets t ON t.id = r.ticket_id, json_each(r.parts) p
+        WHERE r.recorded_at >= :start AND r.recorded_at < :end {scope}""",
+}
+
+
 def _defects(session: Session, period: Period) -> list[Defect]:
-    """R36: the parts of the workshop's repair rounds and of on-site resolutions recorded in
-    the period, by product model and part (the parts lists are JSON: added up here)."""
-    r, t = RepairRoundRecord, TimelineRecord
-    rounds = session.exec(
-        select(col(T.product_model), col(r.parts))
-        .select_from(r)
-        .join(T, col(T.id) == col(r.ticket_id))
-        .where(*period.within(r.recorded_at))
+    """R36: the parts used in repairs recorded in the period, by product model and part, the
+    most often used first."""
+    scope = "" if period.branch is None else "AND t.branch = :branch"
+    lines = _PART_LINES[session.get_bind().dialect.name].format(scope=scope)
+    query = text(
+        f"SELECT model, part, count(*), sum(qty) FROM ({lines}) used "
+        "WHERE part IS NOT NULL GROUP BY model, part"
+    ).bindparams(
+        bindparam("start", type_=UTCDateTime()),
+        bindparam("end", type_=UTCDateTime()),
     )
-    resolutions = session.exec(
-        select(col(T.product_model), col(t.data))
-        .select_from(t)
-        .join(T, col(T.id) == col(t.ticket_id))
-        .where(col(t.action) == "resolve", *period.within(t.at))
-    )
-    used: dict[tuple[str, str], list[int]] = {}
-    for model, parts in [*rounds, *((model, data.get("parts")) for model, data in resolutions)]:
-        for part, qty in _parts(parts or []):
-            found = used.setdefault((model, part), [0, 0])
-            found[0] += 1
-            found[1] += qty
+    values: dict[str, Any] = {"start": period.start, "end": period.end}
+    if period.branch is not None:
+        values["branch"] = period.branch
+    rows = session.connection().execute(query, values)
     return sorted(
-        (Defect(model, part, repairs, qty) for (model, part), (repairs, qty) in used.items()),
+        (Defect(str(model), str(part), int(n), int(qty)) for model, part, n, qty in rows),
         key=lambda defect: (-defect.repairs, defect.product_model, defect.part),
     )
-
-
-def _parts(lines: Iterable[dict[str, Any]]) -> Iterable[tuple[str, int]]:
-    for line in lines:
-        part = line.get("part_no") or line.get("name")
-        if part:
-            yield str(part), int(str(line.get("qty", 1)))

@@ -103,6 +103,7 @@ def tickets(
     service_type: str | None,
     zone: str | None,
     escalated: bool | None,
+    branch: str | None = None,
     customer_phone: str | None,
     created_from: datetime | None,
     created_to: datetime | None,
@@ -124,6 +125,8 @@ def tickets(
         query = query.where(col(TicketRecord.service_type) == service_type)
     if zone is not None:
         query = query.where(col(TicketRecord.zone) == zone)
+    if branch is not None:
+        query = query.where(col(TicketRecord.branch) == branch)
     if escalated is not None:
         opened = exists().where(
             col(EscalationRecord.ticket_id) == col(TicketRecord.id),

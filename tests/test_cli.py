@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, inspect
 from sqlmodel import Session
 
-from models.tables import User
+from models.tables import TicketRecord, User
 
 AFTERSALES = Path(sys.executable).parent / "aftersales"
 SHIPPED_POLICY = Path(str(resources.files("models").joinpath("default_policy.toml")))
@@ -162,3 +164,63 @@ def test_a_bad_policy_file_stops_start_up_with_the_message(
     assert ran.returncode != 0
     assert_names_file_key_problem(ran.stderr, bad_policy)
     assert not db.exists()
+
+
+def test_policy_simulate_sets_a_candidate_beside_what_happened(tmp_path: Path) -> None:
+    # Called in 24 September 2025 at 09:00 in Shanghai, there at 12:30 (due 16:00): met. With
+    # 2-hour arrivals it would have been due at 11:00, warned at 10:36: missed, both raised.
+    db = tmp_path / "aftersales.db"
+    settings = {"database_url": f"sqlite:///{db}"}
+    assert aftersales(tmp_path, "migrate", **settings).returncode == 0
+    shanghai = ZoneInfo("Asia/Shanghai")
+    called = datetime(2025, 9, 24, 9, 0, tzinfo=shanghai)
+    with Session(create_engine(settings["database_url"])) as session:
+        session.add(
+            TicketRecord(
+                id="t1",
+                number="T2025-000001",
+                seq=5,
+                status="closed",
+                service_type="paid",
+                zone="urban",
+                branch="city",
+                customer_name="Li",
+                customer_phone="138",
+                customer_address="Road",
+                product_model="TV-55",
+                problem="no picture",
+                channel="phone",
+                registered_by="clerk1",
+                created_at=called,
+                updated_at=called,
+                arrival_due_at=called + timedelta(hours=7),
+                dispatches=1,
+                dispatched_at=called + timedelta(minutes=5),
+                arrived_at=called + timedelta(hours=3.5),
+                resolved_at=called + timedelta(hours=6),
+                ended_at=called + timedelta(hours=6),
+            )
+        )
+        session.commit()
+    candidate = tmp_path / "candidate.toml"
+    candidate.write_text(
+        SHIPPED_POLICY.read_text("utf-8").replace("arrival_hours = 6", "arrival_hours = 2", 1),
+        "utf-8",
+    )
+    ran = aftersales(
+        tmp_path,
+        "policy",
+        "simulate",
+        str(candidate),
+        "--from",
+        "2025-09-22",
+        "--to",
+        "2025-09-28",
+        **settings,
+    )
+    assert ran.returncode == 0, ran.stderr
+    table = {line.split()[0]: line.split()[1:] for line in ran.stdout.splitlines()[1:-1]}
+    assert table["tickets"] == ["1", "1"]
+    assert (table["arrival_met"], table["arrival_missed"]) == (["1", "0"], ["0", "1"])
+    assert table["arrival_warning"] == ["0", "1"] and table["arrival_overdue"] == ["0", "1"]
+    assert ran.stdout.splitlines()[-1] == "tickets treated differently: 1"

@@ -63,6 +63,8 @@ class DailyReportWorkflow:
     @workflow.run
     async def run(self, start: DailyReportStart) -> DailyReportState:
         state = self.state
+        async with self.lock:
+            await self._project()  # on the list, drafting, from the start of its day
         await workflow.sleep(max(start.window.end - workflow.now(), timedelta(0)))
         async with self.lock:
             state.technicians = await workflow.execute_activity(

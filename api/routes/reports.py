@@ -8,23 +8,30 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, reader
+from api.deps import CurrentUser, ServicesDep, SessionDep, reader, require_roles
 from api.schemas.reports import (
     MONTH_PATTERN,
     DefectPublic,
     GroupKpisPublic,
     KpiReport,
     TechnicianMonthly,
+    WhatIfBody,
+    WhatIfReport,
 )
 from models.kpis import GroupBy
+from models.policy import PolicyError, parse_policy
 from models.refusals import FORBIDDEN, NOT_FOUND, Refused, field_refused
-from models.roles import APPRAISING_ROLES, Reading, branch_scope
+from models.roles import APPRAISING_ROLES, Reading, Role, branch_scope
 from models.tables import User
+from models.what_if import compare
 from models.worktime import days_bounds, month_bounds
 from store import kpis, reports, users
+from store import what_if as what_ifs
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 ReportReader = Annotated[User, Depends(reader(Reading.REPORTS))]
+# Who tries a policy before adopting it: the directors (and the VP and admin above them).
+Director = Annotated[User, Depends(require_roles(Role.DIRECTOR, Role.VP, Role.ADMIN))]
 Branch = Annotated[str, Query(min_length=1, max_length=100)]
 MAX_PERIOD = timedelta(days=366)
 CSV = "text/csv"
@@ -57,6 +64,13 @@ def technician_monthly(
     return TechnicianMonthly.of(technician_id, month, figures)
 
 
+def _check_period(first: date, last: date, loc: str) -> None:
+    if last < first:
+        raise field_refused("to", "the period ends on or after its first day", loc=loc)
+    if last - first >= MAX_PERIOD:
+        raise field_refused("to", "a period of at most 366 days", loc=loc)
+
+
 @router.get(
     "/kpis",
     response_model=KpiReport,
@@ -79,10 +93,7 @@ def kpi_report(
     complaints, escalations, approvals; and the defects by product model and part. A
     director or manager of a branch reads that branch's. CSV (one row per group) with
     `format=csv` or `Accept: text/csv`."""
-    if period_to < period_from:
-        raise field_refused("to", "the period ends on or after its first day", loc="query")
-    if period_to - period_from >= MAX_PERIOD:
-        raise field_refused("to", "a period of at most 366 days", loc="query")
+    _check_period(period_from, period_to, "query")
     scope = branch_scope(user.roles, user.branch, branch)
     start, end = days_bounds(period_from, period_to, app.policy.office_timezone)
     period = kpis.Period(start, end, datetime.now(UTC), scope)
@@ -100,3 +111,20 @@ def kpi_report(
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         return Response(report.csv(), media_type=f"{CSV}; charset=utf-8", headers=headers)
     return report
+
+
+@router.post("/what-if", response_model=WhatIfReport)
+def what_if(body: WhatIfBody, app: ServicesDep, db: SessionDep, user: Director) -> WhatIfReport:
+    """Tries a candidate policy on the real tickets called in from `from` to `to`: the
+    arrival deadlines and escalations (R12-R16) its calendars, zones, arrival hours, warning
+    fraction and same-day rule would have produced, recomputed from the tickets' recorded
+    instants, beside what happened. Nothing about any ticket changes."""
+    _check_period(body.period_from, body.period_to, "body")
+    try:
+        candidate = parse_policy(body.policy, "policy")
+    except PolicyError as bad:
+        raise field_refused("policy", str(bad)) from None
+    scope = branch_scope(user.roles, user.branch, body.branch)
+    start, end = days_bounds(body.period_from, body.period_to, app.policy.office_timezone)
+    comparison = compare(what_ifs.recorded(db, start, end, scope), candidate, datetime.now(UTC))
+    return WhatIfReport.of(body.period_from, body.period_to, scope, comparison)

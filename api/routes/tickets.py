@@ -30,7 +30,14 @@ from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
 from models.lifecycle import BEFORE_ARRIVAL, Status
 from models.refusals import FORBIDDEN, NOT_FOUND, Refused
-from models.roles import CALL_IN_ROLES, INTERNAL_JOB_ROLES, missing_role, shows_survey_link
+from models.roles import (
+    CALL_IN_ROLES,
+    INTERNAL_JOB_ROLES,
+    branch_scope,
+    branch_scoped,
+    missing_role,
+    shows_survey_link,
+)
 from models.tables import TicketRecord, User
 from models.ticket import ActionRequest, TicketState
 from models.values import Phone
@@ -154,12 +161,14 @@ async def open_internal_job(
 def list_tickets(
     app: ServicesDep,
     db: SessionDep,
+    user: CurrentUser,
     scope: TicketScope,
     response: Response,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     technician: PersonName | None = None,
     service_type: ServiceType | None = None,
     zone: ZoneName | None = None,
+    branch: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     escalated: bool | None = None,
     customer_phone: Annotated[Phone | None, Query()] = None,
     created_from: OfficeInstant | None = None,
@@ -171,13 +180,17 @@ def list_tickets(
     """Tickets, newest first; `order=dispatch` puts carried-over tickets first, then the
     oldest (R14: the dispatch list). `created_from` / `created_to` take a date or a time, in
     the office's time zone unless they say otherwise. `X-Total-Count` tells how many match in
-    all. A technician sees the tickets assigned to them, now or before."""
+    all. A technician sees the tickets assigned to them, now or before; a director or manager
+    of a branch (and no office role besides) sees that branch's."""
+    if branch_scoped(user.roles):
+        branch = branch_scope(user.roles, user.branch, branch)
     rows, total = tickets.tickets(
         db,
         status=status_,
         technician=technician,
         service_type=service_type,
         zone=zone,
+        branch=branch,
         escalated=escalated,
         customer_phone=customer_phone,
         created_from=office_instant(created_from, app.policy.office_timezone),

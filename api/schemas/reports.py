@@ -5,12 +5,15 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import asdict
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.base import Request
 from models.kpis import GroupBy, GroupKpis
 from models.survey import ITEMS
+from models.what_if import Comparison, Outcome, Summary
 from store.reports import MonthlyFigures
 
 MONTH_PATTERN = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
@@ -168,3 +171,94 @@ class KpiReport(BaseModel):
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue()
+
+
+class WhatIfBody(Request):
+    """A candidate policy (the TOML of a policy file) and the period of real tickets to try
+    it on (office days, both included)."""
+
+    policy: Annotated[str, Field(min_length=1, max_length=65_536)]
+    period_from: date = Field(alias="from")
+    period_to: date = Field(alias="to")
+    branch: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class PolicyFigures(BaseModel):
+    """One policy's figures over the period's tickets (R12-R16)."""
+
+    tickets: int
+    arrival_met: int
+    arrival_missed: int
+    arrival_compliance: float | None
+    escalations: dict[str, int]
+    """arrival_warning, arrival_overdue, carried_over, unresolved_same_day."""
+
+    @classmethod
+    def of(cls, summary: Summary) -> PolicyFigures:
+        return cls(
+            tickets=summary.tickets,
+            arrival_met=summary.arrival_met,
+            arrival_missed=summary.arrival_missed,
+            arrival_compliance=summary.arrival_compliance,
+            escalations=summary.escalations,
+        )
+
+
+class OutcomePublic(BaseModel):
+    arrival_due_at: datetime | None
+    arrival: str
+    """met, missed, pending (still within it) or none."""
+    escalations: list[str]
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> OutcomePublic:
+        return cls(
+            arrival_due_at=outcome.due_at,
+            arrival=outcome.arrival,
+            escalations=sorted(outcome.escalations),
+        )
+
+
+class ChangedTicket(BaseModel):
+    ticket_id: str
+    actual: OutcomePublic
+    candidate: OutcomePublic
+
+
+class WhatIfReport(BaseModel):
+    """What happened beside what the candidate policy would have made of the same tickets;
+    nothing about any ticket changes."""
+
+    period_from: date = Field(alias="from")
+    period_to: date = Field(alias="to")
+    branch: str | None
+    actual: PolicyFigures
+    candidate: PolicyFigures
+    changed: list[ChangedTicket]
+    """The tickets the candidate treats differently (the first 500)."""
+    changed_count: int
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+    @classmethod
+    def of(
+        cls, period_from: date, period_to: date, branch: str | None, comparison: Comparison
+    ) -> WhatIfReport:
+        return cls(
+            period_from=period_from,
+            period_to=period_to,
+            branch=branch,
+            actual=PolicyFigures.of(comparison.actual),
+            candidate=PolicyFigures.of(comparison.candidate),
+            changed=[
+                ChangedTicket(
+                    ticket_id=changed.ticket_id,
+                    actual=OutcomePublic.of(changed.actual),
+                    candidate=OutcomePublic.of(changed.candidate),
+                )
+                for changed in comparison.changed[:500]
+            ],
+            changed_count=len(comparison.changed),
+        )

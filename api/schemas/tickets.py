@@ -74,6 +74,8 @@ class TicketPublic(BaseModel):
     status: Status
     service_type: str
     zone: str
+    branch: str | None
+    """The branch its zone belonged to at call-in: its reports are that branch's."""
     customer: CustomerOut
     product: ProductOut
     problem: str
@@ -134,6 +136,7 @@ class TicketPublic(BaseModel):
             status=status,
             service_type=row.service_type,
             zone=row.zone,
+            branch=row.branch,
             customer=CustomerOut(
                 name=row.customer_name, phone=row.customer_phone, address=row.customer_address
             ),

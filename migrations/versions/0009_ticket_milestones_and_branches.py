@@ -43,6 +43,7 @@ def upgrade() -> None:
     )
     op.add_column("tickets", sa.Column("resolution_minutes", sa.Integer(), nullable=True))
     op.create_index("ix_tickets_branch_created", "tickets", ["branch", "created_at"], unique=False)
+    op.create_index("ix_timeline_action_at", "ticket_timeline", ["action", "at"], unique=False)
     for name, source in INSTANTS.items():
         op.execute(f"UPDATE tickets SET {name} = (SELECT {source} AND ticket_id = tickets.id)")
     op.execute(
@@ -56,6 +57,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_timeline_action_at", table_name="ticket_timeline")
     op.drop_index("ix_tickets_branch_created", table_name="tickets")
     for name in ("branch", *INSTANTS, "dispatches", "arrival_minutes", "carried_in"):
         op.drop_column("tickets", name)

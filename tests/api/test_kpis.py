@@ -1,6 +1,6 @@
 """R30 over HTTP: the KPIs of tickets run through their workflows (their milestones are what
-the steps recorded), as JSON and CSV, and who reads which branch's. The figures themselves are
-held to hand-computed answers in tests/store/test_kpis.py."""
+the steps recorded), as JSON and CSV, and who reads which branch's (the ticket lists too).
+The figures themselves are held to hand-computed answers in tests/store/test_kpis.py."""
 
 from __future__ import annotations
 
@@ -80,6 +80,13 @@ async def test_a_director_of_a_branch_reads_only_that_branchs_figures(api: Api) 
     assert other.status_code == 403 and "county" in other.json()["detail"]
     everyone = await ok(await admin.get("/reports/kpis", params={**WEEK, "branch": "city"}))
     assert [group["tickets"] for group in everyone["groups"]] == [1]
+
+    # The ticket lists too: a branch's director sees that branch's tickets.
+    assert await ok(await director.get("/tickets")) == []
+    assert (await director.get("/tickets", params={"branch": "city"})).status_code == 403
+    [city] = await ok(await admin.get("/tickets", params={"branch": "city"}))
+    assert city["branch"] == "city"
+    assert await ok(await admin.get("/tickets", params={"branch": "county"})) == []
 
 
 async def test_a_period_that_makes_no_sense_is_refused(api: Api) -> None:
