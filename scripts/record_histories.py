@@ -3,7 +3,8 @@ complaint one of them leads to.
 
 Run before changing a workflow and keep the files it writes:
 `python -m scripts.record_histories v5` (the prefix names the workflows' version);
-`python -m scripts.record_histories v6 contract` records a contract's life only.
+`python -m scripts.record_histories v6 contract` records a contract's life only,
+`python -m scripts.record_histories v7 reports` a branch's week of daily reports only.
 Old files stay: they are the executions that may still be running in production.
 Tickets are called in as the API does now: with the policy's deadlines, survey terms and
 approval terms (R17-R20), against a store holding the parts P1 and P2.
@@ -17,23 +18,33 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from temporalio.testing import WorkflowEnvironment
 
 from core.db import make_engine, migrate
+from jobs.reports import start_branches
 from models.approvals import DECIDE_UPDATE, DecisionRequest
 from models.complaint import ComplaintAction
 from models.contract import ContractChange
+from models.daily_report import ReportStep
 from models.escalation import AcknowledgeRequest
 from models.policy import approval_terms, load_policy, service_clock
 from models.survey import SurveyAnswer
-from models.tables import ContractRecord, CustomerRecord, PartRecord, ProductRecord
+from models.tables import (
+    ContractRecord,
+    CustomerRecord,
+    DailyReportRecord,
+    PartRecord,
+    ProductRecord,
+)
 from models.ticket import SurveyTerms
 from store.contracts import contract_terms
 from tests.workflows.builders import RESOLVE_FREE, act, register, ticket_start
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
+from workflows.branch_reports import BranchReportsWorkflow, branch_reports_workflow_id
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractStart, ContractWorkflow, contract_workflow_id
+from workflows.daily_report import DailyReportWorkflow
 from workflows.survey import SurveyWorkflow, survey_workflow_id
 from workflows.ticket import TicketWorkflow
 
@@ -284,6 +295,48 @@ async def record_contract(env: WorkflowEnvironment, engine, policy, out: Path) -
     (out / f"{sys.argv[1]}-contract-renewed_and_terminated.json").write_text(history.to_json())
 
 
+async def record_reports(env: WorkflowEnvironment, engine, policy, out: Path) -> None:
+    """R27-R29: a branch's daily reports for a week, one of them with a ticket's work,
+    confirmed, reviewed, signed and forwarded."""
+    await start_branches(env.client, policy, "record")
+    now = await env.get_current_time()
+    start = replace(ticket_start(), clock=service_clock(policy, "urban", now), branch="city")
+    await register(env.client, start, "record")
+    ticket = env.client.get_workflow_handle_for(TicketWorkflow.run, f"ticket-{start.ticket_id}")
+    for action, actor, roles, data in (
+        ("dispatch", "d", ["dispatcher"], {"technician": "tech1"}),
+        ("arrive", "tech1", ["technician"], {}),
+        ("resolve", "tech1", ["technician"], RESOLVE_FREE),
+    ):
+        await take(ticket, action, actor, roles, data)
+    row = None
+    for _ in range(7):
+        await sleep_days(env, 1)
+        with Session(engine) as db:
+            found = db.exec(
+                select(DailyReportRecord).where(
+                    col(DailyReportRecord.status) == "awaiting_confirmation"
+                )
+            ).first()
+        if found is not None:
+            row = found
+            break
+    assert row is not None, "no report drafted with the ticket's work"
+    report = env.client.get_workflow_handle_for(DailyReportWorkflow.run, row.workflow_id)
+    await report.execute_update(DailyReportWorkflow.confirm, ReportStep("tech1", ["technician"]))
+    review = ReportStep("dir1", ["director"], technician="tech1")
+    await report.execute_update(DailyReportWorkflow.review, review)
+    await report.execute_update(DailyReportWorkflow.sign, ReportStep("mgr1", ["manager"]))
+    print("daily report", (await report.result()).status)
+    await sleep_days(env, 3)
+    branch = env.client.get_workflow_handle_for(
+        BranchReportsWorkflow.run, branch_reports_workflow_id("city")
+    )
+    for name, handle in (("daily_report-signed", report), ("branch_reports-a_week", branch)):
+        history = await handle.fetch_history()
+        (out / f"{sys.argv[1]}-{name}.json").write_text(history.to_json())
+
+
 async def main():
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=TEST_SERVER,
@@ -299,6 +352,9 @@ async def main():
         async with build_worker(env.client, engine, "record"):
             if sys.argv[2:] == ["contract"]:
                 await record_contract(env, engine, policy, out)
+                return
+            if sys.argv[2:] == ["reports"]:
+                await record_reports(env, engine, policy, out)
                 return
             for name, steps in HISTORIES.items():
                 now = await env.get_current_time()

@@ -1,6 +1,7 @@
 """Recorded histories still replay: a change to a workflow that would break running tickets,
-survey cards or complaints fails here (it then needs `workflow.patched` or a new workflow
-type). Files are `<version>-<scenario>.json`, recorded by `scripts/record_histories.py`."""
+survey cards, complaints, contracts or daily reports fails here (it then needs
+`workflow.patched` or a new workflow type). Files are `<version>-<scenario>.json`, recorded
+by `scripts/record_histories.py`."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from worker import DATA_CONVERTER, sandbox_runner
+from workflows.branch_reports import BranchReportsWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractWorkflow
+from workflows.daily_report import DailyReportWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
 
@@ -23,7 +26,14 @@ HISTORY_TEXT = {path: path.read_text() for path in HISTORIES}
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_history_replays(path: Path) -> None:
     replayer = Replayer(
-        workflows=[TicketWorkflow, SurveyWorkflow, ComplaintWorkflow, ContractWorkflow],
+        workflows=[
+            TicketWorkflow,
+            SurveyWorkflow,
+            ComplaintWorkflow,
+            ContractWorkflow,
+            BranchReportsWorkflow,
+            DailyReportWorkflow,
+        ],
         data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
     )
