@@ -32,6 +32,7 @@ from models.tables import (
     ApprovalRecord,
     ComplaintRecord,
     EscalationRecord,
+    PartUsageRecord,
     RepairRoundRecord,
     SurveyRecord,
     TicketRecord,
@@ -230,10 +231,27 @@ def fill(engine: Engine, count: int, seed: int) -> None:
                     "at": t["created_at"] + timedelta(minutes=seq),
                     "action": action,
                     "actor": "x",
-                    "data": {"parts": parts()} if action == "resolve" else {},
+                    "data": {},
                 }
                 for t in tickets
                 for seq, action in enumerate(["call_in", "dispatch", "arrive", "resolve"], 1)
+            ],
+        )
+        db.execute(
+            insert(PartUsageRecord.__table__),  # type: ignore[attr-defined]
+            [
+                {
+                    "ticket_id": t["id"],
+                    "seq": 4,
+                    "line": line,
+                    "part_no": rng.choice(PARTS),
+                    "qty": rng.randint(1, 3),
+                    "product_model": t["product_model"],
+                    "branch": t["branch"],
+                    "used_at": t["resolved_at"],
+                }
+                for t in resolved
+                for line in range(rng.randint(0, 2))
             ],
         )
         db.execute(text("ANALYZE"))

@@ -153,6 +153,24 @@ class TimelineRecord(SQLModel, table=True):
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class PartUsageRecord(SQLModel, table=True):
+    """R36: one part line of an on-site resolution or a workshop repair round, with the
+    product model it went into: what the quality department adds up by model and part."""
+
+    __tablename__ = "part_usage"
+    __table_args__ = (Index("ix_part_usage_used_at", "used_at", "branch"),)
+
+    ticket_id: str = Field(foreign_key="tickets.id", primary_key=True, max_length=64)
+    seq: int = Field(primary_key=True)
+    """The step's sequence number on the ticket."""
+    line: int = Field(primary_key=True)
+    part_no: str = Field(max_length=200)
+    qty: int
+    product_model: str
+    branch: str | None = Field(default=None, max_length=100)
+    used_at: datetime = _when(nullable=False)
+
+
 class TicketTechnicianRecord(SQLModel, table=True):
     """Every technician a ticket was ever assigned to (R4): they may read it for good."""
 

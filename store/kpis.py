@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, text
+from sqlalchemy import and_, case, func, literal, or_
 from sqlmodel import Session, col, select
 
 from models.kpis import (
@@ -29,9 +29,9 @@ from models.tables import (
     ApprovalRecord,
     ComplaintRecord,
     EscalationRecord,
+    PartUsageRecord,
     SurveyRecord,
     TicketRecord,
-    UTCDateTime,
 )
 
 T = TicketRecord
@@ -75,8 +75,9 @@ def kpis(
         return groups.setdefault(name, GroupKpis(name))
 
     _tickets(session, period, key, group)
-    _spread(session, period, key, col(T.arrival_minutes), group, "time_to_arrive")
-    _spread(session, period, key, col(T.resolution_minutes), group, "time_to_resolve")
+    if session.get_bind().dialect.name != "postgresql":  # PostgreSQL has them from _tickets
+        _spread(session, period, key, col(T.arrival_minutes), group, "time_to_arrive")
+        _spread(session, period, key, col(T.resolution_minutes), group, "time_to_resolve")
     _backlog(session, period, key, group)
     _satisfaction(session, period, key, group)
     _complaints(session, period, key, group)
@@ -110,32 +111,31 @@ def _tickets(session: Session, period: Period, key: Any, group: Any) -> None:
         _count_if(col(T.dispatches) > 0),
         _count_if(col(T.dispatches) > 1),
     ]
+    spreads = session.get_bind().dialect.name == "postgresql"
+    if spreads:  # in the same scan: nearest-rank percentiles are PostgreSQL's percentile_disc
+        for minutes in (col(T.arrival_minutes), col(T.resolution_minutes)):
+            columns += [
+                func.count(minutes),
+                func.percentile_disc(0.5).within_group(minutes),
+                func.percentile_disc(0.9).within_group(minutes),
+            ]
     rows = session.exec(select(*columns).where(*period.called_in()).group_by(key))
-    for value, tickets, met, missed, resolved, first, dispatched, again in rows:
+    for value, tickets, met, missed, resolved, first, dispatched, again, *picked in rows:
         found = group(value)
         found.tickets, found.arrival_met, found.arrival_missed = tickets, met or 0, missed or 0
         found.resolved_dispatched, found.first_visit_fixes = resolved or 0, first or 0
         found.dispatched, found.redispatched = dispatched or 0, again or 0
+        if spreads:
+            arrive, resolve = picked[:3], picked[3:]
+            found.time_to_arrive = Spread(arrive[0], _hours(arrive[1]), _hours(arrive[2]))
+            found.time_to_resolve = Spread(resolve[0], _hours(resolve[1]), _hours(resolve[2]))
 
 
 def _spread(
     session: Session, period: Period, key: Any, minutes: Any, group: Any, name: str
 ) -> None:
-    """Median and 90th percentile (nearest rank) of `minutes`, in hours, per group."""
-    if session.get_bind().dialect.name == "postgresql":
-        picked = session.exec(
-            select(
-                key,
-                func.count(minutes),
-                func.percentile_disc(0.5).within_group(minutes),
-                func.percentile_disc(0.9).within_group(minutes),
-            )
-            .where(minutes.is_not(None), *period.called_in())
-            .group_by(key)
-        )
-        for value, count, median, p90 in picked:
-            setattr(group(value), name, Spread(count, _hours(median), _hours(p90)))
-        return
+    """Median and 90th percentile (nearest rank) of `minutes`, in hours, per group, by
+    window functions (SQLite has no percentile aggregate)."""
     ranked = (
         select(
             key.label("g"),
@@ -245,56 +245,18 @@ def _approvals(session: Session, period: Period, key: Any, group: Any) -> None:
         group(value).approvals.setdefault(kind, {})[status] = count
 
 
-# R36: the parts of on-site resolutions and of workshop repair rounds, one row per part line,
-# unnested from their JSON lists by each database's own functions.
-_PART_LINES = {
-    "postgresql": """
-        SELECT t.product_model AS model, coalesce(p->>'part_no', p->>'name') AS part,
-               coalesce((p->>'qty')::int, 1) AS qty
-        FROM ticket_timeline e JOIN tickets t ON t.id = e.ticket_id
-        CROSS JOIN LATERAL json_array_elements(CASE WHEN json_typeof(e.data->'parts') = 'array'
-                                               THEN e.data->'parts' ELSE '[]'::json END) p
-        WHERE e.action = 'resolve' AND e.at >= :start AND e.at < :end {scope}
-        UNION ALL
-        SELECT t.product_model, coalesce(p->>'part_no', p->>'name'),
-               coalesce((p->>'qty')::int, 1)
-        FROM repair_card_rounds r JOIN tickets t ON t.id = r.ticket_id
-        CROSS JOIN LATERAL json_array_elements(r.parts) p
-        WHERE r.recorded_at >= :start AND r.recorded_at < :end {scope}""",
-    "sqlite": """
-        SELECT t.product_model AS model,
-               coalesce(json_extract(p.value, '$.part_no'), json_extract(p.value, '$.name'))
-                 AS part,
-               coalesce(json_extract(p.value, '$.qty'), 1) AS qty
-        FROM ticket_timeline e JOIN tickets t ON t.id = e.ticket_id,
-             json_each(e.data, '$.parts') p
-        WHERE e.action = 'resolve' AND e.at >= :start AND e.at < :end {scope}
-        UNION ALL
-        SELECT t.product_model,
-               coalesce(json_extract(p.value, '$.part_no'), json_extract(p.value, '$.name')),
-               coalesce(json_extract(p.value, '$.qty'), 1)
-        FROM repair_card_rounds r JOIN tickets t ON t.id = r.ticket_id, json_each(r.parts) p
-        WHERE r.recorded_at >= :start AND r.recorded_at < :end {scope}""",
-}
-
-
 def _defects(session: Session, period: Period) -> list[Defect]:
-    """R36: the parts used in repairs recorded in the period, by product model and part, the
-    most often used first."""
-    scope = "" if period.branch is None else "AND t.branch = :branch"
-    lines = _PART_LINES[session.get_bind().dialect.name].format(scope=scope)
-    query = text(
-        f"SELECT model, part, count(*), sum(qty) FROM ({lines}) used "
-        "WHERE part IS NOT NULL GROUP BY model, part"
-    ).bindparams(
-        bindparam("start", type_=UTCDateTime()),
-        bindparam("end", type_=UTCDateTime()),
+    """R36: the parts used in repairs recorded in the period (on-site resolutions and
+    workshop rounds), by product model and part, the most often used first."""
+    u = PartUsageRecord
+    query = (
+        select(col(u.product_model), col(u.part_no), func.count(), func.sum(col(u.qty)))
+        .where(col(u.used_at) >= period.start, col(u.used_at) < period.end)
+        .group_by(col(u.product_model), col(u.part_no))
     )
-    values: dict[str, Any] = {"start": period.start, "end": period.end}
     if period.branch is not None:
-        values["branch"] = period.branch
-    rows = session.connection().execute(query, values)
+        query = query.where(col(u.branch) == period.branch)
     return sorted(
-        (Defect(str(model), str(part), int(n), int(qty)) for model, part, n, qty in rows),
+        (Defect(model, part, int(n), int(qty)) for model, part, n, qty in session.exec(query)),
         key=lambda defect: (-defect.repairs, defect.product_model, defect.part),
     )

@@ -24,6 +24,7 @@ from models.entitlement import ServiceType, decide
 from models.lifecycle import Status
 from models.tables import (
     EscalationRecord,
+    PartUsageRecord,
     PaymentRecord,
     ProductReceiptRecord,
     RegisterRecord,
@@ -39,6 +40,9 @@ from store.approvals import project_approvals
 from store.catalog import ensure_product, facts_for_serial
 from store.escalations import project_escalations
 from store.sql import insert_missing, next_value, page, upsert
+
+USING_PARTS = frozenset({"resolve", "record_repair"})
+"""R36: the steps whose parts went into the product (a resolution, a repair round)."""
 
 
 class Order(StrEnum):
@@ -230,6 +234,7 @@ def project_step(connection: Connection, state: TicketState, entry: TimelineEntr
         project_approvals(connection, state)
     _project_assignment(connection, state.ticket_id, state.technician)
     upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+    _project_parts(connection, state, entry)
 
 
 def rebuild(connection: Connection, state: TicketState) -> None:
@@ -258,6 +263,7 @@ def rebuild(connection: Connection, state: TicketState) -> None:
     project_approvals(connection, state)
     for entry in state.timeline:
         upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+        _project_parts(connection, state, entry)
         if entry.action == "dispatch":
             _project_assignment(connection, state.ticket_id, entry.data.get("technician"))
     _project_assignment(connection, state.ticket_id, state.technician)
@@ -272,6 +278,26 @@ def _project_assignment(connection: Connection, ticket_id: str, technician: str 
             {"ticket_id": ticket_id, "technician": technician},
             ["ticket_id", "technician"],
         )
+
+
+def _project_parts(connection: Connection, state: TicketState, entry: TimelineEntry) -> None:
+    """R36: the part lines a resolution or a repair round used, with the product model."""
+    if entry.action not in USING_PARTS:
+        return
+    for line, part in enumerate(entry.data.get("parts") or []):
+        part_no = part.get("part_no") or part.get("name")
+        if part_no:
+            values = {
+                "ticket_id": state.ticket_id,
+                "seq": entry.seq,
+                "line": line,
+                "part_no": str(part_no)[:200],
+                "qty": int(part.get("qty", 1)),
+                "product_model": state.call_in.product.model,
+                "branch": state.branch,
+                "used_at": entry.at,
+            }
+            insert_missing(connection, PartUsageRecord, values, ["ticket_id", "seq", "line"])
 
 
 def _project_workshop(connection: Connection, state: TicketState) -> None:

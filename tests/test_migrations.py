@@ -3,20 +3,22 @@ PostgreSQL, and running them again at every start is harmless."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pprint import pformat
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, Table, insert, inspect, text
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col, select
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.db import MIGRATIONS, migrate
-from models.tables import User
+from models.tables import PartUsageRecord, TicketRecord, User
 from store.users import create_user
 
 # The database matters here: run on SQLite and on PostgreSQL.
@@ -58,3 +60,81 @@ def test_migrating_again_is_harmless(engine: Engine) -> None:
     with Session(engine) as db:
         kept = db.get(User, "keeper")
         assert kept is not None and kept.roles == ["clerk"]
+
+
+def test_tickets_from_before_get_their_milestones_and_part_lines(engine: Engine) -> None:
+    # R30, R36 at the upgrade to 0009: the instants the KPIs read and the parts used come from
+    # the timeline of tickets called in before.
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+    called = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        tickets = Table("tickets", MetaData(), autoload_with=connection)
+        timeline = Table("ticket_timeline", MetaData(), autoload_with=connection)
+        connection.execute(
+            insert(tickets).values(
+                id="old",
+                number="T2026-000001",
+                seq=5,
+                status="closed",
+                service_type="paid",
+                zone="urban",
+                customer_name="Li",
+                customer_phone="138",
+                customer_address="Rd",
+                product_model="TV-55",
+                problem="p",
+                channel="phone",
+                priority=0,
+                evidence={},
+                amount_due=0,
+                amount_paid=0,
+                registered_by="clerk1",
+                created_at=called,
+                updated_at=called,
+            )
+        )
+        steps = [
+            ("call_in", {}),
+            ("dispatch", {"technician": "tech1"}),
+            ("arrive", {}),
+            ("resolve", {"parts": [{"part_no": "FUSE", "qty": 2}, {"name": "old cable"}]}),
+            ("close", {}),
+        ]
+        connection.execute(
+            insert(timeline),
+            [
+                {
+                    "ticket_id": "old",
+                    "seq": seq,
+                    "at": called + timedelta(hours=seq),
+                    "action": action,
+                    "actor": "x",
+                    "data": data,
+                }
+                for seq, (action, data) in enumerate(steps, 1)
+            ],
+        )
+    migrate(engine)
+
+    with Session(engine) as db:
+        old = db.get(TicketRecord, "old")
+        assert old is not None
+        assert (old.dispatched_at, old.dispatches) == (called + timedelta(hours=2), 1)
+        assert (old.arrived_at, old.resolved_at) == (
+            called + timedelta(hours=3),
+            called + timedelta(hours=4),
+        )
+        assert (old.ended_at, old.carried_in, old.arrival_minutes) == (
+            called + timedelta(hours=5),
+            False,
+            None,
+        )
+        lines = db.exec(select(PartUsageRecord).order_by(col(PartUsageRecord.line))).all()
+    assert [(u.seq, u.line, u.part_no, u.qty, u.product_model) for u in lines] == [
+        (4, 0, "FUSE", 2, "TV-55"),
+        (4, 1, "old cable", 1, "TV-55"),
+    ]

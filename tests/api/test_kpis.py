@@ -18,7 +18,8 @@ WEEK = {
     "from": (TODAY - timedelta(days=3)).isoformat(),
     "to": (TODAY + timedelta(days=3)).isoformat(),
 }
-RESOLVE = {"work_summary": "fixed", "labor_minutes": 30, "parts": [], "customer_signature": "Li"}
+FUSES = [{"part_no": "FUSE-5A", "qty": 2, "unit_price": "2.50"}]
+RESOLVE = {"work_summary": "fixed", "labor_minutes": 30, "parts": FUSES, "customer_signature": "Li"}
 
 
 async def ok(answer: httpx.Response) -> Any:
@@ -56,6 +57,10 @@ async def test_a_ticket_fixed_on_the_first_visit_shows_in_the_weeks_figures(api:
     assert city["time_to_arrive_hours"]["count"] == 1
     assert city["time_to_resolve_hours"]["count"] == 1
     assert city["backlog"]["under_1_day"] == 1  # the one still waiting
+    # R36: the fuses that went into the TV-55, for the quality department
+    assert report["defects"] == [
+        {"product_model": "TV-55", "part": "FUSE-5A", "repairs": 1, "quantity": 2}
+    ]
 
     exported = await director.get("/reports/kpis", params=WEEK, headers={"Accept": "text/csv"})
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")

@@ -16,10 +16,9 @@ from models.tables import (
     ApprovalRecord,
     ComplaintRecord,
     EscalationRecord,
-    RepairRoundRecord,
+    PartUsageRecord,
     SurveyRecord,
     TicketRecord,
-    TimelineRecord,
 )
 from store.kpis import Period, kpis
 
@@ -170,6 +169,21 @@ def approval(ticket_id: str, kind: str, status: str, requested: datetime) -> App
     )
 
 
+def used(
+    ticket_id: str, part_no: str, qty: int, model: str, branch: str, when: datetime
+) -> PartUsageRecord:
+    return PartUsageRecord(
+        ticket_id=ticket_id,
+        seq=5,
+        line=0,
+        part_no=part_no,
+        qty=qty,
+        product_model=model,
+        branch=branch,
+        used_at=when,
+    )
+
+
 def fixture() -> list[SQLModel]:
     return [
         *tickets(),
@@ -197,31 +211,11 @@ def fixture() -> list[SQLModel]:
         escalation("t8", "arrival_overdue", at(21, month=10)),  # before the week
         approval("t1", "discount", "approved", at(2, 11)),
         approval("t2", "low_margin", "pending", at(4, 9)),
-        RepairRoundRecord(
-            ticket_id="t3",
-            round=1,
-            labor_minutes=60,
-            notes="pump",
-            parts=[{"part_no": "PUMP-1", "qty": 2}],
-            recorded_by="b",
-            recorded_at=at(5),
-        ),
-        TimelineRecord(
-            ticket_id="t1",
-            seq=5,
-            at=at(2, 12),
-            action="resolve",
-            actor="a",
-            data={"parts": [{"part_no": "PUMP-1", "qty": 1}]},
-        ),
-        TimelineRecord(
-            ticket_id="t6",
-            seq=5,
-            at=at(6, 11.5),
-            action="resolve",
-            actor="c",
-            data={"parts": [{"part_no": "FUSE", "qty": 3}]},
-        ),
+        # R36: the parts the projection lists for each resolution and repair round
+        used("t3", "PUMP-1", 2, "FA-900", "city", at(5)),
+        used("t1", "PUMP-1", 1, "FA-900", "city", at(2, 12)),
+        used("t6", "FUSE", 3, "FA-100", "county", at(6, 11.5)),
+        used("t9", "FUSE", 1, "FA-900", "city", at(10)),  # after the week
     ]
 
 
