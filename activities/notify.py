@@ -234,6 +234,7 @@ class NotifyActivities:
             notice.body,
             what,
             "escalation emails",
+            notice.branch,
         )
 
     @activity.defn
@@ -241,13 +242,26 @@ class NotifyActivities:
         """Emails the active staff in the notice's roles, once each; returns how many have
         it now."""
         return await self._tell_staff(
-            notice.key, notice.roles, notice.subject, notice.body, repr(notice.key), "emails"
+            notice.key,
+            notice.roles,
+            notice.subject,
+            notice.body,
+            repr(notice.key),
+            "emails",
+            notice.branch,
         )
 
     async def _tell_staff(
-        self, key: str, roles: list[str], subject: str, body: str, what: str, emails: str
+        self,
+        key: str,
+        roles: list[str],
+        subject: str,
+        body: str,
+        what: str,
+        emails: str,
+        branch: str | None = None,
     ) -> int:
-        recipients = await asyncio.to_thread(users.staff_emails, self.engine, roles)
+        recipients = await asyncio.to_thread(users.staff_emails, self.engine, roles, branch)
         if not recipients:
             log.warning("%s: no active user with role %s has an email", what, " or ".join(roles))
             return 0

@@ -136,6 +136,8 @@ class EscalationNotice:
     body: str
     key: str = ""
     """Distinguishes a second notice about the same escalation (a recorded promise, R15)."""
+    branch: str | None = None
+    """Only the staff of this branch (and those of none) are told; None: all of the roles."""
 
 
 def ticket_notice(

@@ -40,3 +40,5 @@ class StaffNotice:
     roles: list[str]
     subject: str
     body: str
+    branch: str | None = None
+    """Only the staff of this branch (and those of none) are told; None: all of the roles."""

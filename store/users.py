@@ -151,13 +151,21 @@ def bootstrap_admin(engine: Engine, password: str | None) -> bool:
         return True
 
 
-def staff_emails(engine: Engine, roles: Iterable[str]) -> list[str]:
-    """The email addresses of the active users with any of `roles`, each once (R16)."""
+def staff_emails(engine: Engine, roles: Iterable[str], branch: str | None = None) -> list[str]:
+    """The email addresses of the active users with any of `roles`, each once (R16); with a
+    `branch`, only its staff and those of no branch (the head office)."""
     wanted = set(roles)
     with Session(engine) as db:
         users = db.exec(
             select(User).where(col(User.active).is_(True), col(User.email).is_not(None))
         ).all()
     return sorted(
-        {u.email.strip() for u in users if u.email and u.email.strip() and wanted & set(u.roles)}
+        {
+            u.email.strip()
+            for u in users
+            if u.email
+            and u.email.strip()
+            and wanted & set(u.roles)
+            and (branch is None or u.branch in (None, branch))
+        }
     )

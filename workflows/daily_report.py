@@ -117,7 +117,7 @@ class DailyReportWorkflow:
             await self._project()
         subject = f"Daily report of {state.branch} for {state.day} is overdue"
         body = f"{subject}: it still waits for {', '.join(missing)} (R29)."
-        self.notices.send(EscalationNotice(escalation, report, subject, body))
+        self.notices.send(EscalationNotice(escalation, report, subject, body, branch=state.branch))
 
     async def _forward(self, start: DailyReportStart) -> None:
         """R29: the signed director's report goes to the service department."""
@@ -134,6 +134,7 @@ class DailyReportWorkflow:
                 f"travelling, {total['workshop_minutes']} in the workshop. Signed by "
                 f"{state.signed_by}" + (f": {state.sign_note}" if state.sign_note else ".")
             ),
+            branch=state.branch,
         )
         await workflow.execute_activity(
             NOTIFY_STAFF,

@@ -49,10 +49,11 @@ due_by = "10:00"
 forward_to = ["vp"]
 """
 STAFF = {
-    "tech1": ["technician"],
-    "dir1": ["director"],
-    "mgr1": ["manager"],
-    "vp1": ["vp"],
+    "tech1": ("city", ["technician"]),
+    "dir1": ("city", ["director"]),
+    "mgr1": ("city", ["manager"]),
+    "vp1": (None, ["vp"]),  # the head office: every branch's
+    "dir9": ("county", ["director"]),  # another branch's: told nothing of the city's
 }
 
 
@@ -70,7 +71,7 @@ def policy() -> Policy:
 @pytest.fixture
 def staff(engine: Engine) -> None:
     with Session(engine) as db:
-        for username, roles in STAFF.items():
+        for username, (branch, roles) in STAFF.items():
             db.add(
                 User(
                     username=username,
@@ -78,7 +79,7 @@ def staff(engine: Engine) -> None:
                     password_hash="-",
                     roles=roles,
                     email=f"{username}@example.com",
-                    branch="city",
+                    branch=branch,
                 )
             )
         db.commit()
@@ -159,12 +160,7 @@ async def test_a_day_is_drafted_confirmed_reviewed_signed_and_forwarded(
         assert (done.status, done.signed_by, done.escalations) == ("forwarded", "mgr1", [])
         forwarded = await eventually(lambda: _status(engine, "2030-03-04", "forwarded"))
         assert forwarded.technicians[0]["jobs"][0]["note"] == "left at 11:20"
-        with Session(engine) as db:
-            sent = db.exec(
-                select(NotificationRecord.recipient).where(
-                    col(NotificationRecord.key) == "daily-report:city:2030-03-04"
-                )
-            ).all()
+        sent = await _recipients(engine, "daily-report:city:2030-03-04")
         assert sent == ["vp1@example.com"]
 
         # Nobody worked on Tuesday and Wednesday; Thursday is a holiday: no report at all.
@@ -192,6 +188,8 @@ async def test_a_report_left_unsigned_escalates_and_signing_settles_it(
         [late] = await eventually(lambda: _escalations(engine))
         assert (late.kind, late.owner_role) == ("daily_report_overdue", "director")
         assert late.details["missing"] == ["tech1's confirmation", "the manager's signature"]
+        told = await eventually(lambda: _recipients(engine, f"escalation:{late.id}"))
+        assert told == ["dir1@example.com", "mgr1@example.com"]  # the city's, not dir9
 
         handle = report(env.client, "2030-03-04")
         await handle.execute_update(
@@ -214,3 +212,9 @@ async def _status(engine: Engine, day: str, status: str) -> DailyReportRecord | 
 async def _escalations(engine: Engine) -> list[EscalationRecord]:
     with Session(engine) as db:
         return list(db.exec(select(EscalationRecord)).all())
+
+
+async def _recipients(engine: Engine, key: str) -> list[str]:
+    with Session(engine) as db:
+        query = select(NotificationRecord.recipient).where(col(NotificationRecord.key) == key)
+        return sorted(db.exec(query).all())
