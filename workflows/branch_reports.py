@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from workflows.daily_report import DailyReportWorkflow, daily_report_workflow_id
@@ -50,9 +51,10 @@ class BranchReportsWorkflow:
                     day,
                     id=daily_report_workflow_id(start.branch, day.day.isoformat()),
                     parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 )
             except WorkflowAlreadyStartedError:
-                pass  # opened before this run continued as new
+                pass  # that day has its report already (even done): never a second one
             after = day.window.end
             await workflow.sleep(max(after - workflow.now(), timedelta(0)))
         workflow.continue_as_new(BranchReportsStart(start.branch, after))
