@@ -37,6 +37,7 @@ from models.refusals import (
 )
 from models.tables import TicketRecord, facts_of
 from models.ticket import (
+    NO_CUSTOMER_PHONE,
     ActionRequest,
     CallIn,
     Channel,
@@ -86,7 +87,7 @@ def fingerprint(request: CallInRequest) -> str:
 def internal_call_in(job: InternalJobRequest) -> CallInRequest:
     """R1: an internal job is a ticket of the company's own, with no customer."""
     return CallInRequest(
-        customer=CustomerIn(name=f"internal: {job.category}", phone="00000", address="-"),
+        customer=CustomerIn(name=f"internal: {job.category}", phone=NO_CUSTOMER_PHONE, address="-"),
         zone=job.zone,
         product=ProductIn(model=str(job.category)),
         problem=job.description,

@@ -89,6 +89,7 @@ class TicketRecord(SQLModel, table=True):
         Index("ix_tickets_created", "created_at"),
         Index("ix_tickets_priority_created", "priority", "created_at"),
         Index("ix_tickets_branch_created", "branch", "created_at"),
+        Index("ix_tickets_customer_created", "customer_id", "created_at"),
     )
 
     id: str = Field(primary_key=True, max_length=64)
@@ -97,6 +98,8 @@ class TicketRecord(SQLModel, table=True):
     status: str = Field(max_length=32)
     service_type: str = Field(max_length=16)
     zone: str = Field(max_length=64)
+    customer_id: int | None = Field(default=None, foreign_key="customers.id")
+    """The customer's one record, found by phone at call-in (or made from the call)."""
     customer_name: str
     customer_phone: str = Field(max_length=64)
     customer_address: str
@@ -638,6 +641,8 @@ def ticket_values(state: TicketState) -> dict[str, Any]:
         "updated_at": state.updated_at,
         "branch": state.branch,
         **asdict(state.milestones),
+        # Tickets from before had it linked by the upgrade: never overwritten with nothing.
+        **({"customer_id": state.customer_id} if state.customer_id is not None else {}),
     }
 
 

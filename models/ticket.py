@@ -46,6 +46,15 @@ class Customer:
     address: str
     email: str | None = None
 
+    @property
+    def is_someone(self) -> bool:
+        """False for an internal job's stand-in (R1: the company's own work has no customer)."""
+        return self.phone != NO_CUSTOMER_PHONE
+
+
+NO_CUSTOMER_PHONE = "00000"
+"""The phone of an internal job's stand-in customer."""
+
 
 @dataclass
 class Product:
@@ -112,6 +121,8 @@ class Registration:
     evidence: dict[str, Any] = field(default_factory=dict)
     covers_labor: bool = False
     covers_parts: bool = False
+    customer_id: int | None = None
+    """The customer's one record, found by phone or made from the call."""
 
 
 @dataclass
@@ -315,6 +326,7 @@ class TicketState:
     """Every step so far: the read model can be rebuilt from the state alone."""
     branch: str | None = None
     milestones: Milestones = field(default_factory=Milestones)
+    customer_id: int | None = None
     seq: int = 0
 
     def facts(self) -> TicketFacts:

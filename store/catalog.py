@@ -8,10 +8,12 @@ NOT_FOUND, CONFLICT (a taken serial or contract number), INVALID_PAYLOAD naming 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from sqlalchemy import insert, text, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +22,13 @@ from sqlmodel import Session, SQLModel, col, select
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, decide
 from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
 from models.tables import ContractRecord, CustomerRecord, ProductRecord, utcnow
+from models.ticket import Customer
 from store.sql import NEXT_VALUE, contains, insert_missing, page
 
 # --- the entitlement check's reads, on the caller's connection (R2) --------------------------
 
 _products = ProductRecord.__table__  # type: ignore[attr-defined]
+_customers = CustomerRecord.__table__  # type: ignore[attr-defined]
 _contracts = ContractRecord.__table__  # type: ignore[attr-defined]
 
 
@@ -74,6 +78,44 @@ def contract_arrival_hours(session: Session, serial_no: str | None, on: date) ->
     product, contracts = facts_for_serial(session.connection(), serial_no)
     number = decide(product, contracts, on).evidence.get("contract")
     return next((c.arrival_hours for c in contracts if c.number == number), None)
+
+
+def ensure_customer(connection: Connection, customer: Customer, serial_no: str | None) -> int:
+    """One record per customer: the id of the customer with the call's phone (the first
+    recorded), created from the call if there is none; their product, if it has no owner
+    yet, becomes theirs. In the caller's transaction; the first call-ins of one phone at once
+    take turns on PostgreSQL (SQLite writes one at a time anyway)."""
+    phone = customer.phone.strip()
+    if connection.dialect.name == "postgresql":
+        key = zlib.crc32(phone.encode()) - 2**31
+        connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": 11, "key": key})
+    found = connection.execute(
+        core_select(_customers.c.id)
+        .where(_customers.c.phone == phone)
+        .order_by(_customers.c.id)
+        .limit(1)
+    ).scalar()
+    if found is None:
+        now = utcnow()
+        found = connection.execute(
+            insert(_customers)
+            .values(
+                name=customer.name,
+                phone=phone,
+                address=customer.address,
+                safety_agreement_required=False,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(_customers.c.id)
+        ).scalar_one()
+    if serial_no:
+        connection.execute(
+            update(_products)
+            .where(_products.c.serial_no == serial_no, _products.c.customer_id.is_(None))
+            .values(customer_id=found, updated_at=utcnow())
+        )
+    return int(found)
 
 
 def ensure_product(connection: Connection, serial_no: str, model: str) -> int:

@@ -37,7 +37,7 @@ from models.tables import (
 from models.ticket import Registration, TicketState, TimelineEntry
 from models.worktime import local
 from store.approvals import project_approvals
-from store.catalog import ensure_product, facts_for_serial
+from store.catalog import ensure_customer, ensure_product, facts_for_serial
 from store.escalations import project_escalations
 from store.sql import insert_missing, next_value, page, upsert
 
@@ -109,6 +109,7 @@ def tickets(
     escalated: bool | None,
     branch: str | None = None,
     customer_phone: str | None,
+    customer_id: int | None = None,
     created_from: datetime | None,
     created_to: datetime | None,
     order: Order = Order.NEWEST,
@@ -139,6 +140,8 @@ def tickets(
         query = query.where(opened if escalated else ~opened)
     if customer_phone is not None:
         query = query.where(col(TicketRecord.customer_phone) == customer_phone)
+    if customer_id is not None:
+        query = query.where(col(TicketRecord.customer_id) == customer_id)
     if created_from is not None:
         query = query.where(col(TicketRecord.created_at) >= created_from)
     if created_to is not None:
@@ -165,7 +168,10 @@ def register(connection: Connection, state: TicketState, entry: TimelineEntry) -
     transaction; a second call returns what the first decided."""
     row = connection.execute(
         select(
-            col(TicketRecord.number), col(TicketRecord.service_type), col(TicketRecord.evidence)
+            col(TicketRecord.number),
+            col(TicketRecord.service_type),
+            col(TicketRecord.evidence),
+            col(TicketRecord.customer_id),
         ).where(col(TicketRecord.id) == state.ticket_id)
     ).first()
     if row is not None:
@@ -176,8 +182,10 @@ def register(connection: Connection, state: TicketState, entry: TimelineEntry) -
             row.evidence,
             bool(terms.get("covers_labor")),
             bool(terms.get("covers_parts")),
+            row.customer_id,
         )
     registration = _entitlement(connection, state)
+    registration.customer_id = _customer_of(connection, state)
     year = local(state.created_at, state.timezone).year
     registration.number = f"T{year}-{next_value(connection, f'ticket:{year}'):06d}"
     if registration.service_type == ServiceType.CONTRACT:
@@ -188,6 +196,7 @@ def register(connection: Connection, state: TicketState, entry: TimelineEntry) -
     values = ticket_values(state) | {
         "service_type": registration.service_type,
         "evidence": registration.evidence,
+        "customer_id": registration.customer_id,
     }
     connection.execute(
         insert(TicketRecord).values(
@@ -198,6 +207,14 @@ def register(connection: Connection, state: TicketState, entry: TimelineEntry) -
     entry.data["evidence"] = registration.evidence
     upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
     return registration
+
+
+def _customer_of(connection: Connection, state: TicketState) -> int | None:
+    """The customer's one record (none for the company's own internal jobs, R1)."""
+    customer = state.call_in.customer
+    if not customer.is_someone:
+        return None
+    return ensure_customer(connection, customer, state.call_in.product.serial_no)
 
 
 def _entitlement(connection: Connection, state: TicketState) -> Registration:
@@ -246,6 +263,8 @@ def rebuild(connection: Connection, state: TicketState) -> None:
     ).first()
     if exists_already is None:
         registered_by = state.timeline[0].actor if state.timeline else "unknown"
+        if "customer_id" not in values:
+            values["customer_id"] = _customer_of(connection, state)
         connection.execute(
             insert(TicketRecord).values(
                 id=state.ticket_id, number=state.number, registered_by=registered_by, **values

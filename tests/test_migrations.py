@@ -18,7 +18,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from core.db import MIGRATIONS, migrate
-from models.tables import PartUsageRecord, TicketRecord, User
+from models.tables import CustomerRecord, PartUsageRecord, TicketRecord, User
 from store.users import create_user
 
 # The database matters here: run on SQLite and on PostgreSQL.
@@ -62,9 +62,12 @@ def test_migrating_again_is_harmless(engine: Engine) -> None:
         assert kept is not None and kept.roles == ["clerk"]
 
 
-def test_tickets_from_before_get_their_milestones_and_part_lines(engine: Engine) -> None:
+def test_tickets_from_before_get_their_milestones_part_lines_and_customer(
+    engine: Engine,
+) -> None:
     # R30, R36 at the upgrade to 0009: the instants the KPIs read and the parts used come from
-    # the timeline of tickets called in before.
+    # the timeline of tickets called in before; at 0011 each is linked to its customer's one
+    # record, made from its call where there was none (not for an internal job, R1).
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -74,29 +77,35 @@ def test_tickets_from_before_get_their_milestones_and_part_lines(engine: Engine)
     with engine.begin() as connection:
         tickets = Table("tickets", MetaData(), autoload_with=connection)
         timeline = Table("ticket_timeline", MetaData(), autoload_with=connection)
-        connection.execute(
-            insert(tickets).values(
-                id="old",
-                number="T2026-000001",
-                seq=5,
-                status="closed",
-                service_type="paid",
-                zone="urban",
-                customer_name="Li",
-                customer_phone="138",
-                customer_address="Rd",
-                product_model="TV-55",
-                problem="p",
-                channel="phone",
-                priority=0,
-                evidence={},
-                amount_due=0,
-                amount_paid=0,
-                registered_by="clerk1",
-                created_at=called,
-                updated_at=called,
+        later = called + timedelta(days=1)
+        for ticket_id, name, phone, status, at in (
+            ("old", "Li", "138", "closed", called),
+            ("again", "Li Lei", "138", "registered", later),
+            ("internal", "internal: training", "00000", "registered", later),
+        ):
+            connection.execute(
+                insert(tickets).values(
+                    id=ticket_id,
+                    number=f"T2026-{ticket_id}",
+                    seq=5,
+                    status=status,
+                    service_type="paid",
+                    zone="urban",
+                    customer_name=name,
+                    customer_phone=phone,
+                    customer_address="Rd",
+                    product_model="TV-55",
+                    problem="p",
+                    channel="phone",
+                    priority=0,
+                    evidence={},
+                    amount_due=0,
+                    amount_paid=0,
+                    registered_by="clerk1",
+                    created_at=at,
+                    updated_at=at,
+                )
             )
-        )
         steps = [
             ("call_in", {}),
             ("dispatch", {"technician": "tech1"}),
@@ -134,6 +143,11 @@ def test_tickets_from_before_get_their_milestones_and_part_lines(engine: Engine)
             None,
         )
         lines = db.exec(select(PartUsageRecord).order_by(col(PartUsageRecord.line))).all()
+    with Session(engine) as db:
+        [customer] = db.exec(select(CustomerRecord)).all()
+        linked = {t.id: t.customer_id for t in db.exec(select(TicketRecord)).all()}
+    assert (customer.name, customer.phone) == ("Li", "138")  # from the earliest call
+    assert linked == {"old": customer.id, "again": customer.id, "internal": None}
     assert [(u.seq, u.line, u.part_no, u.qty, u.product_model) for u in lines] == [
         (4, 0, "FUSE", 2, "TV-55"),
         (4, 1, "old cable", 1, "TV-55"),

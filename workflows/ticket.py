@@ -196,6 +196,7 @@ class TicketWorkflow(WorkOrderSteps):
         state.evidence = registration.evidence
         state.covers_labor = registration.covers_labor
         state.covers_parts = registration.covers_parts
+        state.customer_id = registration.customer_id
         entry.data.update(service_type=state.service_type, evidence=state.evidence)
         self._upsert_search_attributes()
 

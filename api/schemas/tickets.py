@@ -58,6 +58,8 @@ class InternalJobRequest(Request):
 
 
 class CustomerOut(BaseModel):
+    id: int | None = None
+    """The customer's one record (`GET /customers/{id}`); none for an internal job (R1)."""
     name: str
     phone: str
     address: str
@@ -138,7 +140,10 @@ class TicketPublic(BaseModel):
             zone=row.zone,
             branch=row.branch,
             customer=CustomerOut(
-                name=row.customer_name, phone=row.customer_phone, address=row.customer_address
+                id=row.customer_id,
+                name=row.customer_name,
+                phone=row.customer_phone,
+                address=row.customer_address,
             ),
             product=ProductOut(model=row.product_model, serial_no=row.product_serial_no),
             problem=row.problem,

@@ -1,0 +1,66 @@
+"""One record per customer (issue 14): a call-in finds the customer by phone, or makes the
+record from the call, and links the ticket to it — the history, products and contracts of a
+customer hang together; an internal job (R1) has no customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import Api, call_in_body
+
+PHONE = "13911112222"
+
+
+async def ok(answer: httpx.Response, status: int = 200) -> Any:
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+async def test_every_call_from_one_phone_is_one_customers(api: Api) -> None:
+    clerk, disp = await api.users("clerk1", "disp1")
+    caller = {"name": "Han Mei", "phone": PHONE, "address": "5 Lake Road"}
+    called = [
+        await ok(
+            await clerk.post(
+                "/tickets",
+                json=call_in_body(customer=caller, product={"model": "TV-55", "serial_no": serial}),
+            ),
+            201,
+        )
+        for serial in ("SN-HM-1", "SN-HM-2", "SN-HM-3")
+    ]
+    [customer] = await ok(await clerk.get("/customers", params={"phone": PHONE}))
+    assert (customer["name"], customer["address"]) == ("Han Mei", "5 Lake Road")
+    assert {ticket["customer"]["id"] for ticket in called} == {customer["id"]}
+    history = await clerk.get("/tickets", params={"customer_id": customer["id"]})
+    assert history.headers["X-Total-Count"] == "3"
+    # Their products are theirs now (the serials were unknown before the calls).
+    detail = await ok(await clerk.get(f"/customers/{customer['id']}"))
+    assert sorted(p["serial_no"] for p in detail["products"]) == ["SN-HM-1", "SN-HM-2", "SN-HM-3"]
+    # A step answers with the same link as the ticket's page.
+    step = await ok(
+        await disp.post(
+            f"/tickets/{called[0]['id']}/actions/dispatch", json={"technician": "tech1"}
+        )
+    )
+    assert step["customer"]["id"] == customer["id"]
+
+
+async def test_a_known_customer_is_found_not_made_again(api: Api) -> None:
+    clerk = await api.as_user("clerk1")
+    site = {"name": "Plant No. 7", "phone": "02177778888", "address": "7 Harbour Road"}
+    known = await ok(await clerk.post("/customers", json=site), 201)
+    body = call_in_body(customer={**site, "name": "plant 7 (front desk)"})
+    ticket = await ok(await clerk.post("/tickets", json=body), 201)
+    assert ticket["customer"]["id"] == known["id"]
+    assert len(await ok(await clerk.get("/customers", params={"phone": site["phone"]}))) == 1
+
+
+async def test_an_internal_job_has_no_customer(api: Api) -> None:
+    director = await api.as_user("dir1")
+    job = {"category": "training", "zone": "urban", "description": "fire alarm course"}
+    made = await ok(await director.post("/tickets/internal", json=job), 201)
+    assert made["customer"]["id"] is None
+    assert await ok(await director.get("/customers", params={"phone": "00000"})) == []
