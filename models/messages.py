@@ -4,9 +4,27 @@ to customers by email or SMS (R22). Pure data, so workflows can import it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 EMAIL = "email"
 SMS = "sms"
+
+
+class NotifyBy(StrEnum):
+    """How a customer wants to hear from us (their record's `notify_by`)."""
+
+    SMS = SMS
+    EMAIL = EMAIL
+    NONE = "none"
+
+
+class Language(StrEnum):
+    """The languages of customers' messages and documents."""
+
+    ZH = "zh"
+    """Simplified Chinese (the regulations are Chinese companies')."""
+    EN = "en"
+
 
 SENT = "sent"
 SKIPPED = "skipped"

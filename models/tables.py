@@ -426,6 +426,11 @@ class CustomerRecord(SQLModel, table=True):
         default=False, sa_column_kwargs={"server_default": false()}
     )
     """R33: no technician enters this customer's site without a valid safety agreement."""
+    email: str | None = Field(default=None, max_length=254)
+    language: str = Field(default="zh", max_length=8, sa_column_kwargs={"server_default": "zh"})
+    """The language their messages and documents are in: `zh` (Simplified Chinese) or `en`."""
+    notify_by: str = Field(default="sms", max_length=8, sa_column_kwargs={"server_default": "sms"})
+    """How they want to hear from us: `sms`, `email` or `none`."""
     created_at: datetime = _stamp()
     updated_at: datetime = _stamp()
 

@@ -104,11 +104,18 @@ def ensure_customer(connection: Connection, customer: Customer, serial_no: str |
                 phone=phone,
                 address=customer.address,
                 safety_agreement_required=False,
+                email=customer.email,
                 created_at=now,
                 updated_at=now,
             )
             .returning(_customers.c.id)
         ).scalar_one()
+    elif customer.email:  # an address given on the call completes a record without one
+        connection.execute(
+            update(_customers)
+            .where(_customers.c.id == found, _customers.c.email.is_(None))
+            .values(email=customer.email, updated_at=utcnow())
+        )
     if serial_no:
         connection.execute(
             update(_products)

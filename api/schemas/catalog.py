@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from api.schemas.base import Patch, Request
 from models.contract import contract_status
 from models.entitlement import Entitlement, ServiceType
+from models.messages import Language, NotifyBy
 from models.policy import MAX_HOURS
 from models.tables import ContractRecord, CustomerRecord, ProductRecord, TicketRecord
-from models.values import Category, Phone, ShortItem, ShortText, Text
+from models.values import Category, Email, Phone, ShortItem, ShortText, Text
 
 ContractNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^[A-Za-z0-9][A-Za-z0-9./_-]{0,31}$")
@@ -30,13 +31,23 @@ class CustomerCreate(Request):
     address: Text
     safety_agreement_required: bool = False
     """R33: no technician is sent to this site without a valid safety agreement."""
+    email: Email | None = None
+    language: Language = Language.ZH
+    """The language of their messages and documents."""
+    notify_by: NotifyBy = NotifyBy.SMS
+    """How they want to hear from us."""
 
 
 class CustomerUpdate(Patch):
+    nullable = frozenset({"email"})
+
     name: ShortText | None = None
     phone: Phone | None = None
     address: Text | None = None
     safety_agreement_required: bool | None = None
+    email: Email | None = None
+    language: Language | None = None
+    notify_by: NotifyBy | None = None
 
 
 class ProductCreate(Request):
@@ -119,6 +130,9 @@ class CustomerPublic(BaseModel):
     phone: str
     address: str
     safety_agreement_required: bool
+    email: str | None
+    language: Language
+    notify_by: NotifyBy
     created_at: datetime
     updated_at: datetime
 

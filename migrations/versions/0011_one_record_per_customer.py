@@ -1,6 +1,7 @@
 """one record per customer: each ticket links to the customer with its caller's phone (the
 first recorded), a customer made from the call where there was none; tickets from before are
-linked the same way, the earliest call of each unknown phone making its customer
+linked the same way, the earliest call of each unknown phone making its customer; a customer's
+email, language and the way they want to hear from us
 
 Revision ID: 0011
 Revises: 0010
@@ -10,6 +11,7 @@ Create Date: 2026-12-02 17:00:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 revision: str = "0011"
@@ -21,6 +23,16 @@ INTERNAL_JOBS = "t.customer_phone <> '00000'"  # R1: the company's own work has 
 
 
 def upgrade() -> None:
+    short = sqlmodel.sql.sqltypes.AutoString
+    op.add_column("customers", sa.Column("email", short(length=254), nullable=True))
+    op.add_column(
+        "customers",
+        sa.Column("language", short(length=8), nullable=False, server_default="zh"),
+    )
+    op.add_column(
+        "customers",
+        sa.Column("notify_by", short(length=8), nullable=False, server_default="sms"),
+    )
     if op.get_bind().dialect.name == "sqlite":
         # SQLite takes a new column's reference in ADD COLUMN itself (not as a constraint).
         op.execute("ALTER TABLE tickets ADD COLUMN customer_id INTEGER REFERENCES customers (id)")
@@ -49,6 +61,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for name in ("email", "language", "notify_by"):
+        op.drop_column("customers", name)
     op.drop_index("ix_tickets_customer_created", table_name="tickets")
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("fk_tickets_customer_id_customers", "tickets", type_="foreignkey")

@@ -64,3 +64,26 @@ async def test_an_internal_job_has_no_customer(api: Api) -> None:
     made = await ok(await director.post("/tickets/internal", json=job), 201)
     assert made["customer"]["id"] is None
     assert await ok(await director.get("/customers", params={"phone": "00000"})) == []
+
+
+async def test_a_customer_says_how_and_in_which_language_to_hear_from_us(api: Api) -> None:
+    clerk = await api.as_user("clerk1")
+    caller = {"name": "Ann Lee", "phone": "13700001111", "address": "2 Bund", "email": "ann@x.cn"}
+    await ok(await clerk.post("/tickets", json=call_in_body(customer=caller)), 201)
+    [made] = await ok(await clerk.get("/customers", params={"phone": caller["phone"]}))
+    assert (made["email"], made["language"], made["notify_by"]) == ("ann@x.cn", "zh", "sms")
+    other = {**caller, "email": "someone@else.cn"}
+    await ok(await clerk.post("/tickets", json=call_in_body(customer=other)), 201)
+    changed = await ok(
+        await clerk.patch(f"/customers/{made['id']}", json={"language": "en", "notify_by": "email"})
+    )
+    assert (changed["email"], changed["language"], changed["notify_by"]) == (
+        "ann@x.cn",  # a later call does not replace the address on record
+        "en",
+        "email",
+    )
+    for wrong in ({"language": "fr"}, {"notify_by": "pigeon"}, {"email": "not-an-address"}):
+        refused = await clerk.patch(f"/customers/{made['id']}", json=wrong)
+        assert refused.status_code == 422, wrong
+    quiet = await ok(await clerk.patch(f"/customers/{made['id']}", json={"notify_by": "none"}))
+    assert quiet["notify_by"] == "none"
