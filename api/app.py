@@ -22,6 +22,7 @@ from api.routes import (
     daily_reports,
     escalations,
     health,
+    messages,
     parts,
     reports,
     session,
@@ -86,6 +87,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         complaints,
         daily_reports,
         reports,
+        messages,
         surveys,
         codec,
     ):

@@ -18,6 +18,25 @@ class NotifyBy(StrEnum):
     NONE = "none"
 
 
+class Milestone(StrEnum):
+    """The steps of a ticket a customer hears of (issue 14; which do is policy)."""
+
+    REGISTERED = "registered"
+    """The ticket's number and arrival deadline."""
+    DISPATCHED = "dispatched"
+    """The technician's name."""
+    RECEIVED = "received"
+    """R7: the product is in the workshop, with its receipt."""
+    READY = "ready"
+    """R8: repaired and inspected, ready for return."""
+    INVOICED = "invoiced"
+    """R21: the invoice, with the PDF."""
+    PROMISED = "promised"
+    """R15: the promised resolution time."""
+    COMPLAINT_OUTCOME = "complaint_outcome"
+    """R25: the outcome of the customer's complaint, in writing."""
+
+
 class Language(StrEnum):
     """The languages of customers' messages and documents."""
 

@@ -98,6 +98,8 @@ class Reading(StrEnum):
     """Every approval and its decision (R17-R20); a ticket's own are on the ticket."""
     TECHNICIANS = "technicians"
     """Technicians with their certificates and open jobs, to dispatch them (R34)."""
+    MESSAGES = "messages"
+    """The customers' message templates, to preview them (issue 14)."""
     REPORTS = "reports"
     """The KPIs and the daily reports (R28-R30): a director or manager of a branch, only
     that branch's."""
@@ -115,6 +117,7 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
     Reading.PARTS: frozenset(Role),
     Reading.APPROVALS: frozenset(Role) - {R.TECHNICIAN, R.SALES},
     Reading.TECHNICIANS: FRONT_OFFICE,
+    Reading.MESSAGES: FRONT_OFFICE,
     Reading.REPORTS: frozenset({R.DIRECTOR, R.MANAGER, R.VP, R.ADMIN}),
 }
 # Who reads every branch's reports; a director or manager of a branch reads only its own.

@@ -43,6 +43,8 @@ MATRIX: dict[str, set[str]] = {
     "/technicians": OFFICE,
     "/technicians?qualified_for=fire_alarm&available=true": OFFICE,
     "/technicians/tech1/certificates": OFFICE,
+    "/messages/templates": OFFICE,
+    "/messages/templates/invoiced?language=en": OFFICE,
     "/users": {"admin"},
     "/users/me": EVERYONE,
     # R28-R30: management reads the figures (a branch's director and manager, their own).
