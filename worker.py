@@ -45,6 +45,7 @@ from models.policy import Policy, load_policy
 from workflows.branch_reports import BranchReportsWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractWorkflow
+from workflows.customer_notices import CustomerMessageWorkflow
 from workflows.daily_report import DailyReportWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
@@ -141,6 +142,7 @@ def build_worker(
             ContractWorkflow,
             BranchReportsWorkflow,
             DailyReportWorkflow,
+            CustomerMessageWorkflow,
         ],
         activities=[
             projection.register_ticket,
@@ -155,6 +157,7 @@ def build_worker(
             notify.send_message,
             notify.notify_escalation,
             notify.notify_staff,
+            notify.notify_customer,
             stock.issue_stock,
             stock.return_stock,
             stock.price_parts,

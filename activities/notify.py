@@ -39,6 +39,7 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.customer_messages import render
 from core.config import Settings
 from models.escalation import EscalationNotice
 from models.messages import (
@@ -48,11 +49,15 @@ from models.messages import (
     SENT,
     SKIPPED,
     SMS,
+    CustomerNotice,
+    Language,
+    Milestone,
+    NotifyBy,
     OutgoingMessage,
     StaffNotice,
 )
 from models.tables import utcnow
-from store import notifications, users
+from store import catalog, notifications, users
 
 log = logging.getLogger("aftersales.notify")
 
@@ -236,6 +241,35 @@ class NotifyActivities:
             "escalation emails",
             notice.branch,
         )
+
+    @activity.defn
+    async def notify_customer(self, notice: CustomerNotice) -> list[str]:
+        """Issue 14, R37: the milestone's message to the ticket's customer, the way their
+        record says (`sms`, `email`, `none`; a customer without a record by SMS to the call's
+        phone), in their language, if that way may go out now; once per key and recipient.
+        Returns the statuses of what went (or was recorded)."""
+        record = None
+        if notice.customer_id is not None:
+            record = await asyncio.to_thread(catalog.contact, self.engine, notice.customer_id)
+        way = NotifyBy(record.notify_by) if record else NotifyBy.SMS
+        email = (record.email if record else None) or notice.email
+        if way is NotifyBy.EMAIL and not email:
+            way = NotifyBy.SMS  # asked for email, gave no address: the phone still works
+        if way is NotifyBy.NONE or way.value not in notice.channels:
+            return []
+        texts = dict(notice.texts)
+        if "technician" in texts:
+            texts["technician"] = await asyncio.to_thread(
+                users.name_of, self.engine, texts["technician"]
+            )
+        language = Language(record.language) if record else Language.ZH
+        rendered = render(
+            Milestone(notice.milestone), language, {**texts, **notice.times}, notice.timezone
+        )
+        recipient = email if way is NotifyBy.EMAIL else (record.phone if record else notice.phone)
+        assert recipient is not None
+        message = OutgoingMessage(notice.key, way.value, recipient, rendered.subject, rendered.body)
+        return [await self._deliver(message)]
 
     @activity.defn
     async def notify_staff(self, notice: StaffNotice) -> int:

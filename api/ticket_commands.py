@@ -25,7 +25,14 @@ from api.workflow_answers import field_errors, in_time, refused, unavailable
 from models.actions import ACTION_BODIES, ZONED_FIELDS
 from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions, refusal_message
-from models.policy import Policy, approval_terms, billing_terms, service_clock, survey_terms
+from models.policy import (
+    Policy,
+    approval_terms,
+    billing_terms,
+    notify_terms,
+    service_clock,
+    survey_terms,
+)
 from models.refusals import (
     CONFLICT,
     IDEMPOTENCY_KEY_REUSED,
@@ -132,6 +139,7 @@ async def call_in(
         survey=survey_terms(policy),
         approval_terms=approval_terms(policy),
         branch=policy.zones[request.zone].branch,
+        notify=notify_terms(policy),
     )
     operation = WithStartWorkflowOperation(
         TicketWorkflow.run,

@@ -3,8 +3,10 @@ to customers by email or SMS (R22). Pure data, so workflows can import it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 EMAIL = "email"
 SMS = "sms"
@@ -79,3 +81,50 @@ class StaffNotice:
     body: str
     branch: str | None = None
     """Only the staff of this branch (and those of none) are told; None: all of the roles."""
+
+
+@dataclass
+class NotifyTerms:
+    """Which milestones a customer hears of, and the night in which no SMS goes out (queued
+    for the morning), in the office's time zone: the policy's at call-in."""
+
+    milestones: list[str]
+    timezone: str
+    quiet_from: str = "21:00"
+    quiet_until: str = "08:00"
+
+    def quiet_ends(self, now: datetime) -> datetime | None:
+        """When the night `now` falls in ends; None in the day."""
+        local = now.astimezone(ZoneInfo(self.timezone))
+        start, end = _clock(self.quiet_from), _clock(self.quiet_until)
+        if start == end:
+            return None
+        at = local.time()
+        night = (start <= at or at < end) if start > end else (start <= at < end)
+        if not night:
+            return None
+        day = local.date() if at < end else local.date() + timedelta(days=1)
+        return datetime.combine(day, end, local.tzinfo)
+
+
+def _clock(hhmm: str) -> time:
+    hours, minutes = (int(part) for part in hhmm.split(":"))
+    return time(hours % 24, minutes)
+
+
+@dataclass
+class CustomerNotice:
+    """One milestone's message to the ticket's customer (issue 14): by the way their record
+    says, in their language; `channels` are those that may go out now (no SMS at night). Once
+    per key and recipient (the outbox)."""
+
+    key: str
+    milestone: str
+    customer_id: int | None
+    phone: str
+    """The call's contact, for a customer without a record."""
+    email: str | None
+    texts: dict[str, str]
+    times: dict[str, datetime] = field(default_factory=dict)
+    timezone: str = "UTC"
+    channels: list[str] = field(default_factory=lambda: [SMS, EMAIL])

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from models.approvals import ApprovalKind, ApprovalTerms, Band
+from models.messages import Milestone, NotifyTerms
 from models.roles import Role
 from models.ticket import BillingTerms, ServiceClock, SurveyTerms
 from models.values import MONEY_CEILING, Category, ShortItem
@@ -302,6 +303,14 @@ class Survey(_Strict):
         return expiry
 
 
+class Notifications(_Strict):
+    # Issue 14: the milestones of a ticket its customer hears of, and the night (office time)
+    # in which no SMS goes out: it waits for the morning. Emails go at once.
+    milestones: list[Milestone] = list(Milestone)
+    quiet_from: HHMM = "21:00"
+    quiet_until: HHMM = "08:00"
+
+
 class Complaints(_Strict):
     # R26 (A2): a second complaint from the customer about the product within this window is
     # flagged as repeated.
@@ -322,6 +331,7 @@ class Policy(_Strict):
     qualifications: Qualifications = Qualifications()
     contracts: Contracts = Contracts()
     reports: Reports = Reports()
+    notifications: Notifications = Notifications()
     _resolved: dict[tuple[str, int], WorkCalendar] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
@@ -451,6 +461,17 @@ def survey_terms(policy: Policy) -> SurveyTerms:
         reminder_hours=policy.survey.reminder_hours,
         expiry_hours=policy.survey.expiry_hours,
         repeat_window_days=policy.complaints.repeat_window_days,
+    )
+
+
+def notify_terms(policy: Policy) -> NotifyTerms:
+    """Issue 14: what a ticket's customer hears of, frozen at call-in."""
+    notifications = policy.notifications
+    return NotifyTerms(
+        milestones=[milestone.value for milestone in notifications.milestones],
+        timezone=policy.office_timezone,
+        quiet_from=notifications.quiet_from,
+        quiet_until=notifications.quiet_until,
     )
 
 

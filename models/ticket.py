@@ -15,6 +15,7 @@ from typing import Any
 from models.approvals import ApprovalTerms
 from models.escalation import Escalation
 from models.lifecycle import TERMINAL, Action, Status, TicketFacts
+from models.messages import NotifyTerms
 from models.work_order import WorkOrder
 from models.worktime import WorkCalendar
 
@@ -210,6 +211,8 @@ class TicketStart:
     """R17-R20; None for tickets called in before work orders existed."""
     branch: str | None = None
     """The branch its zone belongs to at call-in (the policy's); its reports are that branch's."""
+    notify: NotifyTerms | None = None
+    """Issue 14: what its customer hears of; None for tickets called in before."""
     checklist: list[str] | None = None
     """R32: a contract inspection's checklist, recorded item by item on site."""
     repair_clock: ServiceClock | None = None

@@ -6,8 +6,9 @@ Run before changing a workflow and keep the files it writes:
 `python -m scripts.record_histories v6 contract` records a contract's life only,
 `python -m scripts.record_histories v7 reports` a branch's week of daily reports only.
 Old files stay: they are the executions that may still be running in production.
-Tickets are called in as the API does now: with the policy's deadlines, survey terms and
-approval terms (R17-R20), against a store holding the parts P1 and P2.
+Tickets are called in as the API does now: with the policy's deadlines, survey terms,
+approval terms (R17-R20), branch and customer notices, against a store holding the parts P1
+and P2.
 """
 
 import asyncio
@@ -28,7 +29,7 @@ from models.complaint import ComplaintAction
 from models.contract import ContractChange
 from models.daily_report import ReportStep
 from models.escalation import AcknowledgeRequest
-from models.policy import approval_terms, load_policy, service_clock
+from models.policy import approval_terms, load_policy, notify_terms, service_clock
 from models.survey import SurveyAnswer
 from models.tables import (
     ContractRecord,
@@ -349,6 +350,11 @@ async def main():
     out = HISTORY_DIR
     async with env:
         await register_search_attributes(env.client)
+        # In the office's day: a message held for the morning is a child workflow finishing
+        # after its ticket, which stalls the time-skipping server's clock (a real server is
+        # fine), so the recorded tickets are called in by day.
+        now = await env.get_current_time()
+        await env.sleep(timedelta(hours=(25 - now.hour) % 24 + 1))
         async with build_worker(env.client, engine, "record"):
             if sys.argv[2:] == ["contract"]:
                 await record_contract(env, engine, policy, out)
@@ -363,6 +369,8 @@ async def main():
                     clock=service_clock(policy, "urban", now),
                     survey=SurveyTerms(),
                     service_type="internal" if name == INTERNAL else "paid",
+                    notify=notify_terms(policy),
+                    branch="city",
                 )
                 await register(env.client, start, "record")
                 await register(env.client, start, "record")

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import insert, text, update
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, select
 
@@ -406,3 +406,10 @@ def find_contracts(
         )
     order = [col(ContractRecord.starts_on).desc(), col(ContractRecord.id).desc()]
     return page(session, query, order, limit, offset)
+
+
+def contact(engine: Engine, customer_id: int) -> CustomerRecord | None:
+    """The customer's record as their messages need it (issue 14): phone, email, language,
+    how they want to hear from us."""
+    with Session(engine) as session:
+        return session.get(CustomerRecord, customer_id)

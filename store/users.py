@@ -169,3 +169,9 @@ def staff_emails(engine: Engine, roles: Iterable[str], branch: str | None = None
             and (branch is None or u.branch in (None, branch))
         }
     )
+
+
+def name_of(engine: Engine, username: str) -> str:
+    """The full name to show a customer for `username` (the username if there is none)."""
+    with Session(engine) as session:
+        return full_name(session, username) or username

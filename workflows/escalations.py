@@ -6,7 +6,9 @@ in flight."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -20,27 +22,34 @@ NOTIFY_TIMEOUT = timedelta(minutes=5)  # longer than a few SMTP timeouts (activi
 NOTIFY_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=10))
 
 
-class Notices:
-    """The notices a workflow has under way."""
+class InFlight:
+    """Messages a workflow has under way in the background; it ends once they are settled."""
 
     def __init__(self) -> None:
         self.in_flight = 0
         self._tasks: list[asyncio.Task[None]] = []
 
-    def send(self, notice: EscalationNotice) -> None:
-        """Delivers `notice` in the background."""
+    def start(self, work: Coroutine[Any, Any, None]) -> None:
         self.in_flight += 1
-        self._tasks.append(asyncio.create_task(self._send(notice)))
+        self._tasks.append(asyncio.create_task(self._counted(work)))
 
     def settled(self) -> bool:
-        """Whether every notice sent is delivered (or failed for good)."""
+        """Whether everything started is delivered (or failed for good)."""
         return self.in_flight == 0
 
-    async def _send(self, notice: EscalationNotice) -> None:
+    async def _counted(self, work: Coroutine[Any, Any, None]) -> None:
         try:
-            await self.deliver(notice)
+            await work
         finally:
             self.in_flight -= 1
+
+
+class Notices(InFlight):
+    """The escalation notices a workflow has under way."""
+
+    def send(self, notice: EscalationNotice) -> None:
+        """Delivers `notice` in the background."""
+        self.start(self.deliver(notice))
 
     async def deliver(self, notice: EscalationNotice) -> None:
         """Delivers `notice` now (complaints started before notices went to the background)."""

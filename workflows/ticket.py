@@ -21,6 +21,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.customer_notices import CustomerNotices
 from workflows.escalations import Notices
 from workflows.timing import passes_before
 from workflows.work_order import DecisionRequest, WorkOrderSteps
@@ -56,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         next_status,
         refusal_message,
     )
+    from models.messages import CustomerNotice, Milestone, NotifyTerms
     from models.pricing import amount_refusal, job_fee, money
     from models.refusals import (
         FORBIDDEN,
@@ -92,6 +94,7 @@ DEADLINES_PATCH = "deadlines-and-escalations"
 SURVEY_PATCH = "survey-card"
 INTERNAL_JOBS_PATCH = "internal-jobs-without-customer-deadlines"
 WORK_ORDER_PATCH = "work-orders-and-approvals"
+CUSTOMER_NOTICES_PATCH = "customer-notices"
 # The newest steps the state keeps (all are in the read model): continue-as-new carries the
 # state, and a payload must stay far below Temporal's limit however long a ticket lives.
 TIMELINE_KEPT = 100
@@ -144,6 +147,8 @@ class TicketWorkflow(WorkOrderSteps):
         self.deadlines = False
         self.clock_changes = 0
         self.notices = Notices()
+        self.customer_notices = CustomerNotices()
+        self.notify: NotifyTerms | None = None
         self.watchers: list[asyncio.Task[None]] = []
 
     @workflow.run
@@ -155,11 +160,19 @@ class TicketWorkflow(WorkOrderSteps):
             and workflow.patched(INTERNAL_JOBS_PATCH)
         ):
             self.deadlines = False  # R1: an internal job makes no promise to a customer
+        if (
+            start.notify is not None
+            and start.service_type != ServiceType.INTERNAL
+            and start.call_in.customer.is_someone
+            and workflow.patched(CUSTOMER_NOTICES_PATCH)
+        ):
+            self.notify = start.notify
         if start.resumed is None:
             if start.approval_terms is not None and workflow.patched(WORK_ORDER_PATCH):
                 self.state.work_order = WorkOrder(start.approval_terms)
             async with self.lock:
                 await self._register()
+            self._tell_customer(Milestone.REGISTERED)
         self._watch()
         self._watch_approvals()
         await workflow.wait_condition(
@@ -169,7 +182,11 @@ class TicketWorkflow(WorkOrderSteps):
             )
         )
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.notices.settled()
+            lambda: (
+                workflow.all_handlers_finished()
+                and self.notices.settled()
+                and self.customer_notices.settled()
+            )
         )
         if self.state.status not in TERMINAL or self._open_escalations():
             workflow.continue_as_new(replace(start, resumed=self.state))
@@ -472,6 +489,7 @@ class TicketWorkflow(WorkOrderSteps):
         if state.invoice is not None and request.action in (Action.RESOLVE, Action.RETURN):
             data["invoice"] = state.invoice.number
         await self._project(self._step(request.action, request.actor, data, status))
+        self._tell_customer_of(request.action, status)
         if request.action == Action.CARRY_IN and self.deadlines:
             self._start_watch(self._watch_repair())
         if request.action == Action.PROMISE:
@@ -714,6 +732,64 @@ class TicketWorkflow(WorkOrderSteps):
         self.clock_changes += 1
         return moved
 
+    # --- issue 14, R37: the customer hears of each milestone -----------------------------
+
+    def _tell_customer_of(self, action: str, status: Status) -> None:
+        if action == Action.DISPATCH:
+            self._tell_customer(Milestone.DISPATCHED)
+        elif action == Action.CARRY_IN:
+            self._tell_customer(Milestone.RECEIVED)
+        elif action == Action.INSPECT and status is Status.READY_FOR_RETURN:
+            self._tell_customer(Milestone.READY)
+        elif action == Action.PROMISE:
+            self._tell_customer(Milestone.PROMISED)
+
+    def _tell_customer(self, milestone: Milestone) -> None:
+        """The milestone's message, with what it names; once per milestone (a promise and a
+        dispatch once per step, they may come again)."""
+        state, terms = self.state, self.notify
+        if terms is None:
+            return
+        assert state.number is not None
+        texts = {
+            "customer": state.call_in.customer.name,
+            "number": state.number,
+            "product": state.call_in.product.model,
+        }
+        times: dict[str, datetime] = {}
+        key = f"notice:{state.ticket_id}:{milestone.value}"
+        match milestone:
+            case Milestone.REGISTERED if state.arrival_due_at is not None:
+                times["arrival_due"] = state.arrival_due_at
+            case Milestone.REGISTERED:
+                return  # no deadline to tell
+            case Milestone.DISPATCHED:
+                texts["technician"] = state.technician or ""
+                key += f":{state.seq}"
+            case Milestone.RECEIVED:
+                assert state.receipt is not None
+                texts["receipt"] = state.receipt.number
+                times["promised_by"] = state.receipt.promised_by
+            case Milestone.INVOICED:
+                assert state.invoice is not None
+                texts.update(invoice=state.invoice.number, amount=f"{state.invoice.amount:.2f}")
+            case Milestone.PROMISED:
+                assert state.resolution_promised_by is not None
+                times["promised_by"] = state.resolution_promised_by
+                key += f":{state.seq}"
+        customer = state.call_in.customer
+        notice = CustomerNotice(
+            key,
+            milestone.value,
+            state.customer_id,
+            customer.phone,
+            customer.email,
+            texts,
+            times,
+            terms.timezone,
+        )
+        self.customer_notices.send(terms, notice)
+
     # --- R22: every resolved ticket gets its survey card ---------------------------------
 
     async def _start_survey(self) -> None:
@@ -766,6 +842,7 @@ class TicketWorkflow(WorkOrderSteps):
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
                 result_type=Invoice,
             )
+            self._tell_customer(Milestone.INVOICED)
         state.amount_due = money(state.amount_due + amount)
 
     def _pay(self, amount: Decimal, method: str, actor: str, now: datetime) -> None:

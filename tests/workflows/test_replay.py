@@ -15,6 +15,7 @@ from worker import DATA_CONVERTER, sandbox_runner
 from workflows.branch_reports import BranchReportsWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractWorkflow
+from workflows.customer_notices import CustomerMessageWorkflow
 from workflows.daily_report import DailyReportWorkflow
 from workflows.survey import SurveyWorkflow
 from workflows.ticket import TicketWorkflow
@@ -33,6 +34,7 @@ async def test_recorded_history_replays(path: Path) -> None:
             ContractWorkflow,
             BranchReportsWorkflow,
             DailyReportWorkflow,
+            CustomerMessageWorkflow,
         ],
         data_converter=DATA_CONVERTER,
         workflow_runner=sandbox_runner(),
