@@ -55,6 +55,7 @@ from models.messages import (
     NotifyBy,
     OutgoingMessage,
     StaffNotice,
+    way_to_tell,
 )
 from models.tables import utcnow
 from store import catalog, notifications, users
@@ -251,10 +252,8 @@ class NotifyActivities:
         record = None
         if notice.customer_id is not None:
             record = await asyncio.to_thread(catalog.contact, self.engine, notice.customer_id)
-        way = NotifyBy(record.notify_by) if record else NotifyBy.SMS
         email = (record.email if record else None) or notice.email
-        if way is NotifyBy.EMAIL and not email:
-            way = NotifyBy.SMS  # asked for email, gave no address: the phone still works
+        way = way_to_tell(record.notify_by if record else NotifyBy.SMS, email)
         if way is NotifyBy.NONE or way.value not in notice.channels:
             return []
         texts = dict(notice.texts)

@@ -20,6 +20,13 @@ class NotifyBy(StrEnum):
     NONE = "none"
 
 
+def way_to_tell(notify_by: str, email: str | None) -> NotifyBy:
+    """How a customer is told: the way their record says; one who asked for email but gave
+    no address still has the phone."""
+    way = NotifyBy(notify_by)
+    return NotifyBy.SMS if way is NotifyBy.EMAIL and not email else way
+
+
 class Milestone(StrEnum):
     """The steps of a ticket a customer hears of (issue 14; which do is policy)."""
 

@@ -80,6 +80,10 @@ def contract_arrival_hours(session: Session, serial_no: str | None, on: date) ->
     return next((c.arrival_hours for c in contracts if c.number == number), None)
 
 
+FIRST_CALL_LOCKS = 11
+"""The advisory-lock namespace of first call-ins by phone (PostgreSQL)."""
+
+
 def ensure_customer(connection: Connection, customer: Customer, serial_no: str | None) -> int:
     """One record per customer: the id of the customer with the call's phone (the first
     recorded), created from the call if there is none; their product, if it has no owner
@@ -88,7 +92,9 @@ def ensure_customer(connection: Connection, customer: Customer, serial_no: str |
     phone = customer.phone.strip()
     if connection.dialect.name == "postgresql":
         key = zlib.crc32(phone.encode()) - 2**31
-        connection.execute(text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": 11, "key": key})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": FIRST_CALL_LOCKS, "key": key}
+        )
     found = connection.execute(
         core_select(_customers.c.id)
         .where(_customers.c.phone == phone)

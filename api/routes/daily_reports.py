@@ -5,12 +5,13 @@ manager signs."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import report_commands
+from api.csv_export import CSV_RESPONSE, Format, csv_file, wants_csv
 from api.deps import OfficeDay, ServicesDep, SessionDep, reader, require_roles
 from api.schemas.daily_reports import (
     ConfirmBody,
@@ -34,13 +35,12 @@ Reviewer = Annotated[User, Depends(require_roles(*REVIEWING_ROLES))]
 Signer = Annotated[User, Depends(require_roles(*SIGNING_ROLES))]
 BranchName = Annotated[str, Query(min_length=1, max_length=100)]
 BranchPath = Annotated[str, Path(min_length=1, max_length=100)]
-CSV = "text/csv"
 
 
 @router.get(
     "",
     response_model=list[DailyReportPublic],
-    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+    responses=CSV_RESPONSE,
 )
 def list_daily_reports(
     request: Request,
@@ -49,7 +49,7 @@ def list_daily_reports(
     today: OfficeDay,
     day: Annotated[date | None, Query(alias="date", description="default: today (office)")] = None,
     branch: BranchName | None = None,
-    format: Literal["json", "csv"] | None = None,
+    format: Format = None,
 ) -> list[DailyReportPublic] | Response:
     """R27-R29: the day's report of each branch (the user's own branch for a director or
     manager of one): each technician's report, the director's roll-up, who confirmed,
@@ -59,10 +59,8 @@ def list_daily_reports(
         DailyReportPublic.from_record(row)
         for row in daily_reports.reports_of(db, day or today, scope)
     ]
-    if format == "csv" or (format is None and CSV in request.headers.get("accept", "")):
-        name = f"daily-reports-{day or today}.csv"
-        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(reports_csv(found), media_type=f"{CSV}; charset=utf-8", headers=headers)
+    if wants_csv(request, format):
+        return csv_file(reports_csv(found), f"daily-reports-{day or today}.csv")
     return found
 
 

@@ -4,10 +4,11 @@ period (R30, R36)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.csv_export import CSV_RESPONSE, Format, csv_file, wants_csv
 from api.deps import CurrentUser, ServicesDep, SessionDep, reader, require_roles
 from api.schemas.reports import (
     MONTH_PATTERN,
@@ -34,7 +35,6 @@ ReportReader = Annotated[User, Depends(reader(Reading.REPORTS))]
 Director = Annotated[User, Depends(require_roles(Role.DIRECTOR, Role.VP, Role.ADMIN))]
 Branch = Annotated[str, Query(min_length=1, max_length=100)]
 MAX_PERIOD = timedelta(days=366)
-CSV = "text/csv"
 Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 TechnicianId = Annotated[str, Path(min_length=1, max_length=64)]
 
@@ -74,7 +74,7 @@ def _check_period(first: date, last: date, loc: str) -> None:
 @router.get(
     "/kpis",
     response_model=KpiReport,
-    responses={200: {"content": {CSV: {"schema": {"type": "string"}}}}},
+    responses=CSV_RESPONSE,
 )
 def kpi_report(
     request: Request,
@@ -85,7 +85,7 @@ def kpi_report(
     period_to: Annotated[date, Query(alias="to", description="the last day, included")],
     group_by: GroupBy | None = None,
     branch: Branch | None = None,
-    format: Literal["json", "csv"] | None = None,
+    format: Format = None,
 ) -> KpiReport | Response:
     """R30, R36: the figures of the tickets called in from `from` to `to` (office days,
     both included), per `group_by` (or all together): arrival compliance, time to arrive and
@@ -106,10 +106,8 @@ def kpi_report(
         groups=[GroupKpisPublic.of(found) for found in groups],
         defects=[DefectPublic(**vars(defect)) for defect in defects],
     )
-    if format == "csv" or (format is None and CSV in request.headers.get("accept", "")):
-        name = f"kpis-{period_from}-{period_to}.csv"
-        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-        return Response(report.csv(), media_type=f"{CSV}; charset=utf-8", headers=headers)
+    if wants_csv(request, format):
+        return csv_file(report.csv(), f"kpis-{period_from}-{period_to}.csv")
     return report
 
 

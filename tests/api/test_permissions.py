@@ -13,6 +13,7 @@ Permissions do not depend on the database, so these run on SQLite only.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from importlib import resources
 from typing import Any
 
 import httpx
@@ -399,3 +400,29 @@ async def test_who_changes_and_terminates_a_contract(api: Api) -> None:
         assert answer.status_code == 200, (role, answer.text)
     terminated = await clerk.post(f"/contracts/{contract}/terminate", json=stop)
     assert terminated.status_code == 200, terminated.text
+
+
+# R27-R29: who takes each step of a day's report (the workflow then checks whose report it is);
+# a policy what-if is for directors, the VP and admin.
+REPORT_STEP_MAY = {
+    "confirm": {"technician", "director", "admin"},
+    "review": {"director", "admin"},
+    "sign": {"manager", "admin"},
+}
+WHAT_IF_MAY = {"director", "vp", "admin"}
+
+
+async def test_who_takes_the_days_report_steps_and_tries_a_policy(api: Api) -> None:
+    await staff(api)
+    period = {"from": "2026-01-05", "to": "2026-01-09"}
+    shipped = resources.files("models").joinpath("default_policy.toml").read_text("utf-8")
+    for role in ROLES:
+        client = await api.as_user(USER_OF[role])
+        for step, may in REPORT_STEP_MAY.items():
+            body = {"technician": "tech1"} if step == "review" else {}
+            answer = await client.post(f"/reports/daily/city/2020-01-06/{step}", json=body)
+            # Allowed: the role passes, and there is no such report (404 naming it).
+            expected = 404 if role in may else 403
+            assert answer.status_code == expected, (role, step, answer.text)
+        tried = await client.post("/reports/what-if", json={"policy": shipped, **period})
+        assert tried.status_code == (200 if role in WHAT_IF_MAY else 403), (role, tried.text)
