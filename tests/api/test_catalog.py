@@ -12,12 +12,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from models.policy import load_policy
+from models.worktime import local
 from tests.api.conftest import PASSWORD, Api
 
 # The database matters here: run on SQLite and on PostgreSQL.
 pytestmark = pytest.mark.both_databases
 
-TODAY = datetime.now(UTC).date()
+# The office's day: the API reads an entitlement on it (at midnight UTC it is not yet UTC's).
+TODAY = local(datetime.now(UTC), load_policy(None).office_timezone).date()
 YEAR = datetime.now(UTC).year
 DAY = timedelta(days=1)
 EDITOR_ROLES = ["admin", "clerk", "director", "dispatcher", "sales"]
