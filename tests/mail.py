@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default
@@ -10,11 +9,7 @@ from email.policy import default
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ports import free_port
 
 
 class Mailbox:

@@ -8,7 +8,6 @@ import asyncio
 import inspect
 import json
 import re
-import socket
 import threading
 import time
 import uuid
@@ -23,16 +22,11 @@ from aiosmtpd.controller import Controller
 
 from models.followup import SurveyStart
 from models.ticket import Customer, Product, SurveyTerms
+from tests.ports import free_port
 
 EMAIL = "li.lei@example.com"
 PHONE = "13800000000"
 LINK = re.compile(r"https?://[^\s]+/surveys/([A-Za-z0-9_-]+)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class _SmsGateway(BaseHTTPRequestHandler):
@@ -55,9 +49,9 @@ class Inbox:
         self.emails: list[EmailMessage] = []
         self.sms: list[dict[str, str]] = []
         self.lock = threading.Lock()
-        self.smtp_port = _free_port()
+        self.smtp_port = free_port()
         self._smtp = Controller(self, hostname="127.0.0.1", port=self.smtp_port)
-        self._gateway = ThreadingHTTPServer(("127.0.0.1", 0), _SmsGateway)
+        self._gateway = ThreadingHTTPServer(("127.0.0.1", free_port()), _SmsGateway)
         self._gateway.inbox = self  # type: ignore[attr-defined]
         self.sms_url = f"http://127.0.0.1:{self._gateway.server_address[1]}/sms"
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.mail import SmtpServer, free_port
+from tests.mail import SmtpServer
+from tests.ports import free_port
 from tests.test_cli import aftersales
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from core.logs import Masking, mask
-from tests.api.conftest import free_port
+from tests.ports import free_port
 from tests.test_cli import AFTERSALES, clean_env
 
 TOKEN = "Qm9vdHN0cmFwLXN1cnZleS10b2tlbi1vZi00My1jaGFycw"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import secrets
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +23,7 @@ from core.config import Settings
 from core.security import hash_password
 from models.roles import Role
 from models.tables import User
+from tests.ports import free_port
 from worker import build_worker
 
 ADMIN_PASSWORD = "admin-secret-1"
@@ -52,12 +52,6 @@ async def browser() -> AsyncIterator[Browser]:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield browser
         await browser.close()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Api:

@@ -35,10 +35,10 @@ from tests.api.conftest import (
     add_staff,
     api_settings,
     database_url_of,
-    free_port,
     running_api,
 )
 from tests.api.test_codec_endpoint import KEYS, NAME, PHONE, TEMPORAL_CLI, called_in_ticket
+from tests.ports import free_port
 from tests.test_stack import ADMIN_PASSWORD as STACK_ADMIN_PASSWORD
 from tests.test_stack import Stack
 from worker import DATA_CONVERTER, connect, register_search_attributes

@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from api.routes.health import TIMEOUT_SECONDS
 from core.config import Settings
-from tests.api.conftest import Api, free_port
+from tests.api.conftest import Api
+from tests.ports import free_port
 
 # Both checks may each use their full timeout; allow a little for the request itself.
 WORST_CASE_SECONDS = 2 * TIMEOUT_SECONDS + 1.5

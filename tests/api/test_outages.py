@@ -41,9 +41,9 @@ from tests.api.conftest import (
     api_settings,
     call_in_body,
     database_url_of,
-    free_port,
     running_api,
 )
+from tests.ports import free_port
 from worker import DATA_CONVERTER, connect, register_search_attributes
 
 BIN = Path(sys.executable).parent
