@@ -12,7 +12,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN groupadd --system --gid 10001 aftersales \
     && useradd --system --uid 10001 --gid aftersales --home-dir /var/lib/aftersales \
         --shell /usr/sbin/nologin aftersales \
-    && install -d -o aftersales -g aftersales /var/lib/aftersales
+    && install -d -m 0700 -o aftersales -g aftersales /var/lib/aftersales \
+        /var/lib/aftersales/files
 
 # The whole source tree, migrations/ included: Alembic finds its scripts relative to it,
 # hence the editable install.

@@ -39,9 +39,11 @@ from activities.survey import SurveyActivities
 from core.codec import codec_from_setting
 from core.config import Settings
 from core.db import make_engine, migrate
+from core.security import status_link
 from jobs.contracts import start_missing
 from jobs.reports import start_branches
 from models.policy import Policy, load_policy
+from store.files import file_store
 from workflows.branch_reports import BranchReportsWorkflow
 from workflows.complaint import ComplaintWorkflow
 from workflows.contract import ContractWorkflow
@@ -129,7 +131,10 @@ def build_worker(
     billing = BillingActivities(engine)
     complaint = ComplaintActivities(engine)
     survey = SurveyActivities(engine, settings)
-    notify = NotifyActivities(engine, senders_from(settings))
+    link = functools.partial(
+        status_link, public_url=settings.resolved_public_url, key=settings.signing_key()
+    )
+    notify = NotifyActivities(engine, senders_from(settings), file_store(settings), link)
     stock = StockActivities(engine)
     reports = ReportActivities(engine, policy)
     return Worker(

@@ -75,6 +75,9 @@ TEMPLATES: dict[Milestone, tuple[str, str]] = {
     ),
 }
 
+FOLLOW_IT = _("Follow it at {status_link}")
+"""Added to the registered message when the customer has a status link."""
+
 SAMPLE: dict[str, Any] = {
     "customer": "Li Lei",
     "number": "T2026-000123",
@@ -86,6 +89,7 @@ SAMPLE: dict[str, Any] = {
     "invoice": "INV-2026-000078",
     "amount": "CNY 490.00",
     "complaint": "C2026-000012",
+    "status_link": "https://service.example.com/status/T2026-000123.example",
     "outcome": "the technician will call you before each visit from now on.",
 }
 """What a preview fills the blanks with."""
@@ -103,21 +107,21 @@ def render(
     milestone: Milestone, language: Language, values: dict[str, Any], timezone: str
 ) -> Rendered:
     """The milestone's message in `language`, its times shown in `timezone`."""
-    translations = _translations(language)
+    catalogue = translations(language)
     shown = {
-        name: _when(value, language, timezone) if isinstance(value, datetime) else value
+        name: when(value, language, timezone) if isinstance(value, datetime) else value
         for name, value in values.items()
     }
     subject, body = TEMPLATES[milestone]
+    text = catalogue.gettext(body).format(**shown)
+    if milestone is Milestone.REGISTERED and shown.get("status_link"):
+        text += " " + catalogue.gettext(FOLLOW_IT).format(**shown)
     return Rendered(
-        milestone.value,
-        language.value,
-        translations.gettext(subject).format(**shown),
-        translations.gettext(body).format(**shown),
+        milestone.value, language.value, catalogue.gettext(subject).format(**shown), text
     )
 
 
-def _when(instant: datetime, language: Language, timezone: str) -> str:
+def when(instant: datetime, language: Language, timezone: str) -> str:
     """A date and time as the language writes it, to the minute."""
     local = instant.astimezone(ZoneInfo(timezone))
     locale = LOCALES[language]
@@ -126,13 +130,14 @@ def _when(instant: datetime, language: Language, timezone: str) -> str:
     )
 
 
-def untranslated(language: Language) -> list[str]:
-    """The template texts the language's catalogue does not translate (none, for a complete
-    one)."""
+def untranslated(language: Language, texts: list[str] | None = None) -> list[str]:
+    """Of `texts` (the message templates by default), those the language's catalogue does not
+    translate (none, for a complete one)."""
     if language is Language.EN:
         return []
     catalogue = _catalogue(language)
-    texts = [text for pair in TEMPLATES.values() for text in pair]
+    if texts is None:
+        texts = [text for pair in TEMPLATES.values() for text in pair] + [FOLLOW_IT]
     return [text for text in texts if text not in catalogue or not catalogue[text].string]
 
 
@@ -146,7 +151,7 @@ def _catalogue(language: Language) -> Any:
 
 
 @cache
-def _translations(language: Language) -> gettext.NullTranslations:
+def translations(language: Language) -> gettext.NullTranslations:
     if language is Language.EN:
         return gettext.NullTranslations()  # the code's texts are the English ones
     compiled = io.BytesIO()

@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import urllib.request
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from typing import Protocol
@@ -36,11 +37,14 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.customer_messages import render
+from activities.documents import Letterhead, render_pdf
 from core.config import Settings
+from models.documents import DocumentKind
 from models.escalation import EscalationNotice
 from models.messages import (
     EMAIL,
@@ -49,6 +53,7 @@ from models.messages import (
     SENT,
     SKIPPED,
     SMS,
+    Attachment,
     CustomerNotice,
     Language,
     Milestone,
@@ -58,11 +63,13 @@ from models.messages import (
     way_to_tell,
 )
 from models.tables import utcnow
-from store import catalog, notifications, users
+from store import catalog, documents, notifications, users
+from store.files import FileStore
 
 log = logging.getLogger("aftersales.notify")
 
 MAX_KEY, MAX_RECIPIENT = 200, 254  # the outbox's column sizes
+PDF = "application/pdf"
 SMS_REJECTED = {400, 422}  # the gateway says this message or number is wrong; others may pass
 
 
@@ -107,6 +114,11 @@ class SmtpSender:
         email["Date"] = formatdate(usegmt=True)
         email["Message-ID"] = message_id(message, self.domain)
         email.set_content(message.body, charset="utf-8")
+        for attachment in message.attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            email.add_attachment(
+                attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+            )
         return email
 
     async def send(self, message: OutgoingMessage) -> None:
@@ -190,9 +202,18 @@ def _check(message: OutgoingMessage) -> None:
 class NotifyActivities:
     """Sends messages through `senders` (one per channel), each exactly once, via the outbox."""
 
-    def __init__(self, engine: Engine, senders: dict[str, Sender]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        senders: dict[str, Sender],
+        files: FileStore | None = None,
+        status_link: Callable[[str], str] | None = None,
+    ) -> None:
         self.engine = engine
         self.senders = senders
+        self.files = files
+        self.status_link = status_link
+        """The customer's status link of a ticket (by its id), told at registration."""
 
     async def _deliver(self, message: OutgoingMessage) -> str:
         _check(message)
@@ -249,9 +270,9 @@ class NotifyActivities:
         record says (`sms`, `email`, `none`; a customer without a record by SMS to the call's
         phone), in their language, if that way may go out now; once per key and recipient.
         Returns the statuses of what went (or was recorded)."""
-        record = None
-        if notice.customer_id is not None:
-            record = await asyncio.to_thread(catalog.contact, self.engine, notice.customer_id)
+        record = await asyncio.to_thread(
+            catalog.contact, self.engine, notice.customer_id, notice.ticket_id
+        )
         email = (record.email if record else None) or notice.email
         way = way_to_tell(record.notify_by if record else NotifyBy.SMS, email)
         if way is NotifyBy.NONE or way.value not in notice.channels:
@@ -262,13 +283,34 @@ class NotifyActivities:
                 users.name_of, self.engine, texts["technician"]
             )
         language = Language(record.language) if record else Language.ZH
+        if notice.milestone == Milestone.REGISTERED and notice.ticket_id and self.status_link:
+            texts["status_link"] = self.status_link(notice.ticket_id)
         rendered = render(
             Milestone(notice.milestone), language, {**texts, **notice.times}, notice.timezone
         )
         recipient = email if way is NotifyBy.EMAIL else (record.phone if record else notice.phone)
         assert recipient is not None
         message = OutgoingMessage(notice.key, way.value, recipient, rendered.subject, rendered.body)
+        if way is NotifyBy.EMAIL and notice.attach:
+            message.attachments = await asyncio.to_thread(self._documents, notice, language)
         return [await self._deliver(message)]
+
+    def _documents(self, notice: CustomerNotice, language: Language) -> list[Attachment]:
+        """The notice's documents as PDF, from the read model (the step that made them has
+        written it: an invoice is issued before its notice goes)."""
+        assert notice.ticket_id is not None
+        with Session(self.engine) as db:
+            papers = documents.papers(db, notice.ticket_id)
+        if papers is None:
+            raise RuntimeError(f"ticket {notice.ticket_id} is not in the read model yet")
+        letterhead = Letterhead(notice.currency, notice.timezone)
+        attached = []
+        for kind in map(DocumentKind, notice.attach):
+            if kind not in papers.available():
+                raise RuntimeError(f"ticket {papers.ticket.number} has no {kind} yet")
+            pdf = render_pdf(kind, papers, language, letterhead, self.files)
+            attached.append(Attachment(f"{papers.ticket.number}-{kind}.pdf", PDF, pdf))
+        return attached
 
     @activity.defn
     async def notify_staff(self, notice: StaffNotice) -> int:

@@ -15,17 +15,20 @@ from api.deps import Services
 from api.errors import document_errors, install_error_handlers
 from api.routes import (
     approvals,
+    attachments,
     auth,
     catalog,
     codec,
     complaints,
     daily_reports,
+    documents,
     escalations,
     health,
     messages,
     parts,
     reports,
     session,
+    status,
     surveys,
     technicians,
     tickets,
@@ -81,6 +84,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         catalog,
         parts,
         workshop,
+        attachments,
         escalations,
         approvals,
         technicians,
@@ -88,10 +92,14 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         daily_reports,
         reports,
         messages,
+        documents,
         surveys,
+        status,
         codec,
     ):
         app.include_router(module.router)
+    # Uploads take bodies up to the attachment limit, which they count themselves.
+    app.include_router(attachments.uploads)
     _document_policy_values(app, policy)
     return app
 

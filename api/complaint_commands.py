@@ -18,6 +18,7 @@ from api.schemas.complaints import ComplaintCreate
 from api.workflow_answers import in_time, refused, unavailable
 from models.complaint import ComplaintAction, ComplaintState, RegisteredRequest
 from models.followup import ComplaintStart
+from models.policy import Policy, notify_terms
 from models.refusals import CONFLICT, IDEMPOTENCY_KEY_REUSED, Refused, field_refused
 from models.ticket import Customer, Product
 from store import complaints, tickets
@@ -143,7 +144,7 @@ async def act(client: Client, wid: str, request: ComplaintAction) -> ComplaintSt
 
 
 def complaint_start(
-    db: Session, request: ComplaintCreate, recorder: str, repeat_window_days: int
+    db: Session, request: ComplaintCreate, recorder: str, policy: Policy
 ) -> tuple[ComplaintStart, list[str]]:
     """The complaint as received, from its ticket (R26); and the workflows of the ticket's
     earlier complaints. INVALID_PAYLOAD for an unknown ticket."""
@@ -160,6 +161,7 @@ def complaint_start(
         received_at=datetime.now(UTC),
         received_via=request.received_via,
         recorded_by=recorder,
-        repeat_window_days=repeat_window_days,
+        repeat_window_days=policy.complaints.repeat_window_days,
+        notify=notify_terms(policy),
     )
     return start, complaints.workflows_of_ticket(db, ticket.id)

@@ -21,6 +21,7 @@ from models.roles import READ_ROLES, Reading, Role, own_tickets_only
 from models.tables import User
 from models.worktime import local
 from store import users
+from store.files import FileStore, file_store
 
 
 @dataclass
@@ -33,6 +34,11 @@ class Services:
     policy: Policy
     signing_key: str
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    files: FileStore = field(init=False)
+    """Where attachments' bytes are kept (AFTERSALES_FILES_URL)."""
+
+    def __post_init__(self) -> None:
+        self.files = file_store(self.settings)
 
     def session(self) -> Session:
         return Session(self.engine)

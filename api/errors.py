@@ -1,7 +1,7 @@
 """Errors as HTTP answers, one shape for every route (`ErrorBody`): refusals say why in a
 sentence, invalid requests name the field and the rule (never the value sent), a refused step
-names the allowed actions, and an outage of the database or of Temporal is a 503 with
-`Retry-After`, never a 500."""
+names the allowed actions, and an outage of the database, of Temporal or of the file store
+is a 503 with `Retry-After`, never a 500."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from temporalio.service import RPCError
 
 from core.security import HasherBusy
 from models import refusals as r
+from store.files import FilesUnavailable
 
 log = logging.getLogger("aftersales.api")
 # The HTTP answer to each refusal of models/refusals.py, whoever refused.
@@ -32,9 +33,12 @@ STATUS_OF: dict[str, int] = {
     r.SURVEY_CLOSED: 409,
     r.SURVEY_EXPIRED: 404,
     r.SURVEY_NOT_OPEN: 404,
+    r.LINK_EXPIRED: 410,
     r.INVALID_ANSWER: 422,
     r.UNKNOWN_ESCALATION: 404,
     r.NOT_AN_OWNER: 403,
+    r.TOO_LARGE: 413,
+    r.UNSUPPORTED_TYPE: 415,
     r.UNAVAILABLE: 503,
     r.TIMED_OUT: 504,
     r.INVALID_DATA: 503,
@@ -71,7 +75,8 @@ ERROR_ANSWERS = {
     "413": "the request body is larger than the API takes",
     "422": "invalid request: `errors` names each field and rule",
     "429": "too many attempts: wait `Retry-After` seconds",
-    "503": "the database or Temporal is unavailable: retry after `Retry-After` seconds",
+    "503": "the database, Temporal or the file store is unavailable: retry after `Retry-After`"
+    " seconds",
     "504": "no worker took the step in time: retry with the same `Idempotency-Key`",
 }
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
@@ -149,6 +154,11 @@ async def _temporal_down(request: Request, error: Exception) -> Response:
     return _unavailable("the workflow service")
 
 
+async def _files_down(request: Request, error: Exception) -> Response:
+    log.warning("%s %s: file store unavailable: %s", request.method, request.url.path, error)
+    return _unavailable("the file store")
+
+
 async def _hashing_busy(request: Request, error: Exception) -> Response:
     return JSONResponse(
         {"detail": "too many sign-ins at once: try again in a moment"},
@@ -171,5 +181,6 @@ def install_error_handlers(app: FastAPI) -> None:
     for outage in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(outage, _database_down)
     app.add_exception_handler(RPCError, _temporal_down)
+    app.add_exception_handler(FilesUnavailable, _files_down)
     app.add_exception_handler(HasherBusy, _hashing_busy)
     app.add_exception_handler(RuntimeError, _runtime)

@@ -5,6 +5,7 @@ answers through one table (api/errors.py)."""
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import hashlib
 import json
@@ -13,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -22,7 +23,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.schemas.tickets import CallInRequest, CustomerIn, InternalJobRequest, ProductIn
 from api.workflow_answers import field_errors, in_time, refused, unavailable
-from models.actions import ACTION_BODIES, ZONED_FIELDS
+from models.actions import ACTION_BODIES, SIGNED_ACTIONS, ZONED_FIELDS
 from models.entitlement import ServiceType
 from models.lifecycle import Action, Status, allowed_actions, refusal_message
 from models.policy import (
@@ -54,8 +55,10 @@ from models.ticket import (
     TicketStart,
     TicketState,
 )
+from models.values import SIGNATURE_MAX_BYTES, PngDataUrl, png_of
 from models.worktime import local
 from store import sites, tickets, users
+from store.files import FileStore, key_of
 from workflows.ticket import TicketWorkflow
 
 IDEMPOTENCY_NAMESPACE = uuid.UUID("5f0d7e0c-6a44-4f5e-9b7e-0d8f6f1f3a11")
@@ -301,3 +304,35 @@ def ended_refusal(db: Session, ticket_id: str, action: str) -> Refused:
         f"action '{action}' is not allowed while the ticket is '{row.status}'",
         allowed_actions=[],
     )
+
+
+SIGNATURE_IMAGE = "customer_signature_image"
+
+
+def with_signature_image(files: FileStore, action: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body with the signature pad's image (`customer_signature_image`, a PNG data URL)
+    stored and named by its key (`signature_image`), as the workflow takes it. A key sent by
+    the client is refused: the image is always the one this request carries."""
+    if "signature_image" in body:
+        raise field_refused(
+            "signature_image", f"send the image itself as '{SIGNATURE_IMAGE}' (a PNG data URL)"
+        )
+    if SIGNATURE_IMAGE not in body:
+        return body
+    if action not in SIGNED_ACTIONS:
+        raise field_refused(SIGNATURE_IMAGE, f"'{action}' is not a step the customer signs")
+    body = dict(body)
+    try:
+        png = png_of(_PNG_URL.validate_python(body.pop(SIGNATURE_IMAGE)))
+    except (ValidationError, ValueError, binascii.Error):
+        raise field_refused(
+            SIGNATURE_IMAGE,
+            f"must be a PNG image as a data URL (data:image/png;base64,...) of at most "
+            f"{SIGNATURE_MAX_BYTES // 1024} KiB",
+        ) from None
+    key = key_of(png)
+    files.put(key, png, "image/png")
+    return body | {"signature_image": key}
+
+
+_PNG_URL: TypeAdapter[str] = TypeAdapter(PngDataUrl)

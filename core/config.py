@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,6 +18,7 @@ from core.codec import parse_payload_keys
 MIN_SECRET_KEY_BYTES = 32
 MIN_PASSWORD_LENGTH = 8  # as for every user (models/values.py Password)
 GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # Values that appear in this repository's files or its docs' examples: never a real secret.
 KNOWN_DEVELOPMENT_KEYS = frozenset(
     {
@@ -54,6 +58,23 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(8 * 60, ge=1, le=30 * 24 * 60)
     # The largest request body the API reads (413 beyond).
     max_request_bytes: int = Field(1_048_576, ge=1024, le=100 * 1_048_576)
+    # The largest attachment (a photo, a PDF) a ticket takes (413 beyond); its upload alone
+    # may exceed max_request_bytes.
+    attachment_max_bytes: int = Field(10 * 1_048_576, ge=1024, le=100 * 1_048_576)
+
+    # Where attachments are kept (store/files.py): unset, `<data dir>/files`; a directory (a
+    # path or file:///path, e.g. a volume every API replica and worker mounts); or a bucket,
+    # s3://bucket/prefix, on AWS or any S3-compatible server. Credentials and the region come
+    # the way boto3 finds them (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, a
+    # profile, an instance role): no secret is an AFTERSALES_ setting.
+    files_url: str | None = None
+    # An S3-compatible server's address (MinIO, Ceph, a cloud's S3 endpoint); unset: AWS.
+    files_s3_endpoint_url: str | None = None
+    # The bucket's region; unset: boto3's own (AWS_REGION, the profile).
+    files_s3_region: str | None = None
+    # How a bucket on files_s3_endpoint_url is addressed: `path` (host/bucket/key: MinIO, Ceph)
+    # or `virtual` (bucket.host/key: clouds that require it).
+    files_s3_addressing_style: Literal["path", "virtual"] = "path"
 
     # Where the customer's survey links point (R22); default: this API's own address.
     public_url: str | None = None
@@ -84,6 +105,34 @@ class Settings(BaseSettings):
             parse_payload_keys(value.get_secret_value())
         except ValueError as bad:
             raise ValueError(f"AFTERSALES_PAYLOAD_KEYS: {bad}") from None
+        return value
+
+    @field_validator("files_url", "files_s3_endpoint_url", "files_s3_region")
+    @classmethod
+    def _empty_is_unset(cls, value: str | None) -> str | None:
+        return (value or "").strip() or None
+
+    @field_validator("files_url")
+    @classmethod
+    def _known_file_store(cls, value: str | None) -> str | None:
+        if value is None or "://" not in value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme == "s3" and S3_BUCKET.fullmatch(parts.netloc):
+            return value
+        if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
+            return value
+        raise ValueError(
+            "AFTERSALES_FILES_URL is a directory (a path or file:///path) or a bucket "
+            "(s3://bucket/prefix, a bucket name of 3-63 lowercase letters, digits, dots and "
+            "hyphens)"
+        )
+
+    @field_validator("files_s3_endpoint_url")
+    @classmethod
+    def _http_endpoint(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("AFTERSALES_FILES_S3_ENDPOINT_URL is an http:// or https:// URL")
         return value
 
     @property

@@ -13,7 +13,8 @@ EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 # a date (2026-12-02), a time, an amount or an address:port is no match.
 PHONE = re.compile(r"(?<![\w.:/-])\+?\d[\d ()-]{5,}\d(?!\w|[.:/]\w)")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
-SURVEY_LINK = re.compile(r"(/surveys/)[^\s/?#\"']+")
+CUSTOMER_LINK = re.compile(r"(/(?:surveys|status)/)[^\s/?#\"']+")
+"""The customers' secret links: a survey card's, a ticket's status link."""
 
 
 def _mask_phone(found: re.Match[str]) -> str:
@@ -25,8 +26,8 @@ def _mask_phone(found: re.Match[str]) -> str:
 
 def mask(text: str) -> str:
     """`text` with emails (`***@domain`), phone numbers (all but the last four digits) and
-    survey link tokens masked."""
-    text = SURVEY_LINK.sub(r"\1***", text)
+    customers' link tokens (surveys, status) masked."""
+    text = CUSTOMER_LINK.sub(r"\1***", text)
     text = EMAIL.sub(r"***@\1", text)
     return PHONE.sub(_mask_phone, text)
 

@@ -5,6 +5,9 @@ reset or a deactivation bumps it, and every token issued before stops working)."
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -84,3 +87,33 @@ def token_claims(token: str, key: str) -> TokenClaims | None:
     if not isinstance(subject, str) or not isinstance(version, int):
         return None
     return TokenClaims(subject, version)
+
+
+# --- the customer's status link -----------------------------------------------------------
+
+STATUS_LINK = b"status-link\n"
+STATUS_MAC_BYTES = 18
+
+
+def status_token(ticket_id: str, key: str) -> str:
+    """The secret of a ticket's status link (issue 14): the ticket and a MAC of it, so the
+    link needs no storage and cannot be guessed for another ticket."""
+    return f"{ticket_id}.{_status_mac(ticket_id, key)}"
+
+
+def status_link(ticket_id: str, public_url: str, key: str) -> str:
+    """The customer's status link for a ticket (`GET /status/{token}`)."""
+    return f"{public_url.rstrip('/')}/status/{status_token(ticket_id, key)}"
+
+
+def ticket_of_status_token(token: str, key: str) -> str | None:
+    """The ticket a genuine status token is for; None for any other string."""
+    ticket_id, dot, mac = token.rpartition(".")
+    if not dot or not ticket_id:
+        return None
+    return ticket_id if hmac.compare_digest(mac, _status_mac(ticket_id, key)) else None
+
+
+def _status_mac(ticket_id: str, key: str) -> str:
+    digest = hmac.new(key.encode(), STATUS_LINK + ticket_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:STATUS_MAC_BYTES]).decode()

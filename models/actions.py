@@ -15,7 +15,15 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from models.lifecycle import Action
-from models.values import MONEY_CEILING, MoneyIn, PartNumber, ShortItem, ShortText, Text
+from models.values import (
+    MONEY_CEILING,
+    FileKey,
+    MoneyIn,
+    PartNumber,
+    ShortItem,
+    ShortText,
+    Text,
+)
 from models.work_order import Party
 
 LaborMinutes = Annotated[int, Field(ge=0, le=10_000)]
@@ -25,6 +33,8 @@ MAX_REPAIR_ROUNDS = 20
 """Rounds on one repair card (R8): past them the repair is not going to work."""
 MAX_PAYMENTS = 100
 """Payments recorded against one ticket (R21)."""
+SIGNED_ACTIONS = frozenset({Action.RESOLVE, Action.CARRY_IN, Action.RETURN})
+"""Steps the customer signs: the typed name, and the pad's image if there is one."""
 ZONED_FIELDS = ("promised_by",)
 """Times a person types: given without a zone, they are the office's (R10, R15)."""
 
@@ -64,6 +74,8 @@ class ResolveBody(_Body):
     labor_minutes: LaborMinutes
     parts: list[PartUsed] = Field([], max_length=MAX_PARTS)
     customer_signature: ShortText
+    signature_image: FileKey | None = None
+    """The signature pad's image, stored by the API (`customer_signature_image`)."""
     collected_on_site: bool = False
     margin_justification: Text | None = None
     """R18: needed when the job's gross margin is below the policy's minimum."""
@@ -71,6 +83,8 @@ class ResolveBody(_Body):
 
 class CarryInBody(_Body):
     customer_signature: ShortText
+    signature_image: FileKey | None = None
+    """The signature pad's image, stored by the API (`customer_signature_image`)."""
     promised_by: AwareDatetime
 
 
@@ -87,6 +101,8 @@ class InspectBody(_Body):
 
 class ReturnBody(_Body):
     customer_signature: ShortText
+    signature_image: FileKey | None = None
+    """The signature pad's image, stored by the API (`customer_signature_image`)."""
     margin_justification: Text | None = None
     """R18: needed when the job's gross margin is below the policy's minimum."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from models.messages import NotifyTerms
 from models.ticket import Customer, Product, SurveyTerms
 
 
@@ -21,6 +22,8 @@ class SurveyStart:
     service_type: str
     resolved_at: datetime
     terms: SurveyTerms
+    notify: NotifyTerms | None = None
+    """Issue 14: the ticket's, handed to a complaint the card carries (R25)."""
 
 
 @dataclass
@@ -39,3 +42,5 @@ class ComplaintStart:
     """`survey`, `phone`, `letter`, `email` or `walk_in`."""
     recorded_by: str
     repeat_window_days: int = 90
+    notify: NotifyTerms | None = None
+    """Issue 14, R25: how the customer is told the outcome (the policy's at call-in)."""

@@ -75,6 +75,15 @@ class OutgoingMessage:
     """An email address or a phone number, depending on the channel."""
     subject: str
     body: str
+    attachments: list[Attachment] = field(default_factory=list)
+    """Sent with an email (a document as PDF); an SMS carries none."""
+
+
+@dataclass
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass
@@ -99,6 +108,8 @@ class NotifyTerms:
     timezone: str
     quiet_from: str = "21:00"
     quiet_until: str = "08:00"
+    currency: str = "CNY"
+    """How the documents sent with the messages write amounts."""
 
     def quiet_ends(self, now: datetime) -> datetime | None:
         """When the night `now` falls in ends; None in the day."""
@@ -135,3 +146,7 @@ class CustomerNotice:
     times: dict[str, datetime] = field(default_factory=dict)
     timezone: str = "UTC"
     channels: list[str] = field(default_factory=lambda: [SMS, EMAIL])
+    ticket_id: str | None = None
+    attach: list[str] = field(default_factory=list)
+    """The ticket's documents (models/documents.py kinds) an email carries as PDF."""
+    currency: str = "CNY"

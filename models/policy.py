@@ -309,6 +309,8 @@ class Notifications(_Strict):
     milestones: list[Milestone] = list(Milestone)
     quiet_from: HHMM = "21:00"
     quiet_until: HHMM = "08:00"
+    # The customer's status link works while the ticket is open and this many days after.
+    status_link_days: int = Field(30, ge=1, le=3650)
 
 
 class Complaints(_Strict):
@@ -472,6 +474,7 @@ def notify_terms(policy: Policy) -> NotifyTerms:
         timezone=policy.office_timezone,
         quiet_from=notifications.quiet_from,
         quiet_until=notifications.quiet_until,
+        currency=policy.billing.currency,
     )
 
 

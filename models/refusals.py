@@ -22,10 +22,13 @@ CONFLICT = "Conflict"  # a number or name that is taken, a state that forbids it
 SURVEY_CLOSED = "SurveyClosed"  # the card is answered already (409)
 SURVEY_EXPIRED = "SurveyExpired"  # the card's link has expired (404)
 SURVEY_NOT_OPEN = "SurveyNotOpen"  # the card has not been sent yet (404)
+LINK_EXPIRED = "LinkExpired"  # a customer's status link, past its days after closing (410)
 INVALID_ANSWER = "InvalidAnswer"  # a rating out of 1-4, a text too long (422)
 UNKNOWN_ESCALATION = "UnknownEscalation"  # no such escalation on that workflow (404)
 NOT_AN_OWNER = "NotAnOwner"  # the escalation is not this user's to acknowledge (403)
-UNAVAILABLE = "Unavailable"  # Temporal or the database does not answer (503)
+TOO_LARGE = "TooLarge"  # an upload beyond its limit, which the message names (413)
+UNSUPPORTED_TYPE = "UnsupportedType"  # a file of a type not taken, named in the message (415)
+UNAVAILABLE = "Unavailable"  # Temporal, the database or the file store does not answer (503)
 TIMED_OUT = "TimedOut"  # no worker took the step in time; it may still be applied (504)
 # An activity's write the database refused as invalid data: retrying cannot help, and a retry
 # loop would hold the workflow's lock (every later step would time out).

@@ -72,7 +72,11 @@ STORE_ROLES = frozenset({R.STOREKEEPER, R.ADMIN})
 CERTIFYING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
 # R24: who reads any technician's monthly appraisal (a technician reads their own).
 APPRAISING_ROLES = frozenset({R.DIRECTOR, R.MANAGER, R.ADMIN})
-# api.md: who sees a customer's secret survey link (to resend it, or take answers by phone).
+# Issue 14: who attaches photos and documents to a ticket: the staff who work it (a
+# technician, to the tickets assigned to them, now or before).
+ATTACHING_ROLES = frozenset({R.CLERK, R.DISPATCHER, R.TECHNICIAN, R.DIRECTOR, R.MANAGER, R.ADMIN})
+# api.md: who sees a customer's secret links: the survey's (to resend it, or take answers by
+# phone) and the ticket's status link (issue 14).
 SURVEY_LINK_ROLES = frozenset({R.ADMIN, R.DIRECTOR, R.CLERK})
 
 
@@ -103,6 +107,10 @@ class Reading(StrEnum):
     REPORTS = "reports"
     """The KPIs and the daily reports (R28-R30): a director or manager of a branch, only
     that branch's."""
+    ATTACHMENTS = "attachments"
+    """A ticket's photos and documents (issue 14): the staff who work the ticket and the VP
+    (who reviews its complaints); a technician only those of their tickets, and those about a
+    complaint only for the roles that read complaints."""
 
 
 FRONT_OFFICE = frozenset({R.CLERK, R.DISPATCHER, R.DIRECTOR, R.MANAGER, R.ADMIN})
@@ -119,6 +127,7 @@ READ_ROLES: dict[Reading, frozenset[Role]] = {
     Reading.TECHNICIANS: FRONT_OFFICE,
     Reading.MESSAGES: FRONT_OFFICE,
     Reading.REPORTS: frozenset({R.DIRECTOR, R.MANAGER, R.VP, R.ADMIN}),
+    Reading.ATTACHMENTS: FRONT_OFFICE | {R.TECHNICIAN, R.VP},
 }
 # Who reads every branch's reports; a director or manager of a branch reads only its own.
 EVERY_BRANCH_ROLES = frozenset({R.VP, R.ADMIN})

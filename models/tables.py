@@ -1,7 +1,7 @@
 """SQLModel tables: users, the read model of tickets (their timeline, workshop papers, invoices,
-payments, escalations, approvals, surveys, complaints), the notifications outbox, the records
-behind the entitlement check (customers, products, contracts) and the parts store (its price
-list, stock and every movement, R19)."""
+payments, escalations, approvals, surveys, complaints), the tickets' attachments, the
+notifications outbox, the records behind the entitlement check (customers, products,
+contracts) and the parts store (its price list, stock and every movement, R19)."""
 
 from __future__ import annotations
 
@@ -240,6 +240,35 @@ class RepairRoundRecord(SQLModel, table=True):
     inspection_notes: str | None = None
     inspected_by: str | None = Field(default=None, max_length=64)
     inspected_at: datetime | None = _when(nullable=True)
+
+
+class AttachmentRecord(SQLModel, table=True):
+    """Issue 14: a photo or document attached to a ticket, about the ticket itself, one of
+    its repair rounds, an inspection or one of its complaints. The bytes are in the file store
+    (store/files.py) under `sha256`; they are not in any workflow, so a rebuilt read model
+    keeps these rows as they are."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (Index("ix_attachments_ticket", "ticket_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(foreign_key="tickets.id", max_length=64)
+    about: str = Field(max_length=16)
+    """`ticket`, `round`, `inspection` or `complaint` (models/attachments.py `About`)."""
+    ref: str | None = Field(default=None, max_length=32)
+    """The round's number (a round, a round's inspection) or the complaint's id; None for
+    the ticket, and for the inspection of a contract's ticket (R32)."""
+    filename: str = Field(max_length=200)
+    """The name the uploader's file had, made safe (models/attachments.py `safe_filename`);
+    never a storage path."""
+    content_type: str = Field(max_length=64)
+    """What its first bytes say it is, not what the client claimed."""
+    size: int
+    sha256: str = Field(max_length=71)
+    """Its key in the file store: `sha256/<hex digest of its bytes>`."""
+    note: str | None = None
+    uploaded_by: str = Field(max_length=64)
+    uploaded_at: datetime = _when(nullable=False)
 
 
 class InvoiceRecord(SQLModel, table=True):

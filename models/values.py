@@ -8,6 +8,7 @@ places, never negative, within what the books' NUMERIC(12, 2) holds) and goes ou
 
 from __future__ import annotations
 
+import base64
 from decimal import Decimal
 from typing import Annotated
 
@@ -40,3 +41,26 @@ Category = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$
 """A product category (R34), and so what a technician's certificate is for."""
 MoneyIn = Annotated[Decimal, Field(ge=0, le=MONEY_CEILING, decimal_places=2)]
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda d: f"{d:.2f}", return_type=str)]
+FileKey = Annotated[str, StringConstraints(pattern=r"^sha256/[0-9a-f]{64}$")]
+"""A stored file (a signature, a photo) by the SHA-256 of its bytes (store/files.py)."""
+SIGNATURE_MAX_BYTES = 256 * 1024
+"""A signature pad's PNG is a few kilobytes; this leaves room for a large, detailed one."""
+PNG_DATA_URL = "data:image/png;base64,"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+PngDataUrl = Annotated[
+    str,
+    StringConstraints(
+        max_length=len(PNG_DATA_URL) + (SIGNATURE_MAX_BYTES + 2) // 3 * 4,
+        pattern=r"^data:image/png;base64,[A-Za-z0-9+/]+={0,2}$",
+    ),
+]
+"""A signature as a signature pad gives it: `data:image/png;base64,...`, at most
+SIGNATURE_MAX_BYTES of PNG."""
+
+
+def png_of(data_url: str) -> bytes:
+    """The PNG a `PngDataUrl` carries; ValueError when its bytes are not a PNG image."""
+    data = base64.b64decode(data_url.removeprefix(PNG_DATA_URL), validate=True)
+    if not data.startswith(PNG_MAGIC):
+        raise ValueError("the signature is not a PNG image")
+    return data

@@ -182,7 +182,7 @@ HISTORIES = {
 
 COMPLAINT_STEPS = [
     ("triage", "dir1", ["director"], {"severity": "general"}),
-    ("reply", "dir1", ["director"], {"method": "phone", "text": "we are sorry"}),
+    ("reply", "dir1", ["director"], {"method": "letter", "text": "we are sorry"}),
     (
         "visit",
         "dir1",

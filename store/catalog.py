@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from models.entitlement import ContractFacts, Entitlement, ProductFacts, decide
 from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
-from models.tables import ContractRecord, CustomerRecord, ProductRecord, utcnow
+from models.tables import ContractRecord, CustomerRecord, ProductRecord, TicketRecord, utcnow
 from models.ticket import Customer
 from store.sql import NEXT_VALUE, contains, insert_missing, page
 
@@ -414,8 +414,13 @@ def find_contracts(
     return page(session, query, order, limit, offset)
 
 
-def contact(engine: Engine, customer_id: int) -> CustomerRecord | None:
+def contact(
+    engine: Engine, customer_id: int | None, ticket_id: str | None = None
+) -> CustomerRecord | None:
     """The customer's record as their messages need it (issue 14): phone, email, language,
-    how they want to hear from us."""
+    how they want to hear from us. By its id, else the record `ticket_id` is linked to."""
     with Session(engine) as session:
-        return session.get(CustomerRecord, customer_id)
+        if customer_id is None and ticket_id is not None:
+            ticket = session.get(TicketRecord, ticket_id)
+            customer_id = ticket.customer_id if ticket is not None else None
+        return session.get(CustomerRecord, customer_id) if customer_id is not None else None

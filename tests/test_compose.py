@@ -255,6 +255,31 @@ def test_api_and_workers_share_one_configuration(services: dict[str, Any]) -> No
     assert api_env["AFTERSALES_SECRET_KEY"]  # replicas must not each generate their own key
 
 
+def test_the_api_and_every_worker_share_the_attachments(
+    compose: dict[str, Any], services: dict[str, Any]
+) -> None:
+    # The API stores photos and signatures, the workers print them into PDFs: by default one
+    # named volume at the files directory for all of them; a bucket by AFTERSALES_FILES_URL.
+    from core.config import Settings
+
+    env = _environment(services["api"])
+    checked = Settings(
+        data_dir=env["AFTERSALES_DATA_DIR"],
+        files_url=env["AFTERSALES_FILES_URL"],
+        files_s3_endpoint_url=env["AFTERSALES_FILES_S3_ENDPOINT_URL"],
+        files_s3_region=env["AFTERSALES_FILES_S3_REGION"],
+        _env_file=None,  # type: ignore[call-arg]
+    )
+    assert checked.files_url is None  # unset: <data dir>/files
+    mount = f"files:{checked.data_dir / 'files'}"
+    for name in ("api", "worker"):
+        assert services[name].get("volumes") == [mount], name
+    assert "files" in compose["volumes"]
+    # The image makes that directory, the service's user's, so a new volume is writable.
+    runs = " ".join(rest for kw, rest in _dockerfile_instructions() if kw == "RUN")
+    assert "-o aftersales" in runs and str(checked.data_dir / "files") in runs
+
+
 def test_worker_runs_at_least_two_replicas(services: dict[str, Any]) -> None:
     assert int(services["worker"]["deploy"]["replicas"]) >= 2
     assert "container_name" not in services["worker"]  # it could not be scaled

@@ -26,6 +26,7 @@ TOKEN = "Qm9vdHN0cmFwLXN1cnZleS10b2tlbi1vZi00My1jaGFycw"
         ("call 13800000000 now", "call *******0000 now"),
         ("tel +86 138 0000 1234.", "tel *********1234."),
         ("GET /surveys/abc_DEF-1?thanks=1 HTTP/1.1", "GET /surveys/***?thanks=1 HTTP/1.1"),
+        ("GET /status/t1.mac_-9/documents/invoice.pdf", "GET /status/***/documents/invoice.pdf"),
         # Not a phone: dates, times, amounts, addresses, ticket and invoice numbers.
         ("2026-12-02 06:05:35,123", "2026-12-02 06:05:35,123"),
         ("amount 1000000.00", "amount 1000000.00"),

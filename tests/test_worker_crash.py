@@ -16,11 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
 import sqlite3
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -39,13 +36,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from models.lifecycle import Status
 from models.ticket import CallIn, Customer, Product, TicketStart, TicketState
+from tests.workers import Spawn, kill, temporal_address, worker_processes
 from tests.workflows.builders import TERMS, act, register
 from workflows.ticket import TicketWorkflow
 
 # The database matters here: run on SQLite and on PostgreSQL.
 pytestmark = pytest.mark.both_databases
 
-BIN = Path(sys.executable).parent
 TICKETS = 20
 TECHNICIAN = "tech-crash"
 # 60 minutes at TERMS.hourly_rate (120.00) plus the part: a paid job with a fee, invoiced.
@@ -64,7 +61,6 @@ STEP_TIMEOUT = 60
 TRANSIENT = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED}
 
 T = TypeVar("T")
-Spawn = Callable[[str, str], subprocess.Popen[bytes]]
 
 
 def ticket_start(index: int) -> TicketStart:
@@ -81,10 +77,6 @@ def ticket_start(index: int) -> TicketStart:
 
 def ticket_handle(client: Client, ticket_id: str) -> WorkflowHandle[Any, TicketState]:
     return client.get_workflow_handle_for(TicketWorkflow.run, f"ticket-{ticket_id}")
-
-
-def temporal_address(env: WorkflowEnvironment) -> str:
-    return str(env.client.service_client.config.target_host)
 
 
 class Relay:
@@ -141,43 +133,9 @@ async def relay(dev_env: WorkflowEnvironment) -> AsyncIterator[Relay]:
 
 @pytest.fixture
 def spawn_worker(tmp_path: Path, engine: Engine, task_queue: str) -> Iterator[Spawn]:
-    """Starts `aftersales worker` processes as an operator would; at the end kills any still
-    running and prints every log (shown by pytest when the test fails)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AFTERSALES_")} | {
-        "AFTERSALES_DATABASE_URL": engine.url.render_as_string(hide_password=False),
-        "AFTERSALES_TASK_QUEUE": task_queue,
-        "AFTERSALES_DATA_DIR": str(tmp_path),
-    }
-    started: list[tuple[subprocess.Popen[bytes], Path]] = []
-
-    def spawn(name: str, temporal: str) -> subprocess.Popen[bytes]:
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [str(BIN / "aftersales"), "worker"],
-                env=env | {"AFTERSALES_TEMPORAL_ADDRESS": temporal},
-                cwd=tmp_path,
-                start_new_session=True,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
-        started.append((process, log))
-        return process
-
-    try:
+    """Starts `aftersales worker` processes as an operator would (tests/workers.py)."""
+    with worker_processes(tmp_path, engine, task_queue) as spawn:
         yield spawn
-    finally:
-        for process, log in started:
-            if process.poll() is None:
-                kill(process)
-            print(f"----- {log.name} (pid {process.pid}, exit {process.returncode}) -----")
-            print(log.read_text(errors="replace"))
-
-
-def kill(process: subprocess.Popen[bytes]) -> None:
-    """SIGKILL to the worker's whole process group: no shutdown, no goodbye to Temporal."""
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
 
 
 @contextmanager

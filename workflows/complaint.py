@@ -20,6 +20,7 @@ from typing import Any
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
+from workflows.customer_notices import CustomerNotices
 from workflows.escalations import Notices
 
 with workflow.unsafe.imports_passed_through():
@@ -37,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         blocked,
         missing_role,
     )
+    from models.documents import DocumentKind
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
         AcknowledgeRequest,
@@ -48,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         to_acknowledge,
     )
     from models.followup import ComplaintStart
+    from models.messages import CustomerNotice, Milestone
     from models.refusals import (
         FORBIDDEN,
         INVALID_PAYLOAD,
@@ -61,6 +64,7 @@ PROJECTION_TIMEOUT = timedelta(seconds=30)
 REGISTER_COMPLAINT, PROJECT_COMPLAINT = "register_complaint", "project_complaint"
 # Patches: complaints started before these changes replay without them.
 NOTICES_IN_BACKGROUND = "escalation-notices-in-the-background"
+OUTCOME_LETTER = "complaint-outcome-letter"
 # A visit recorded "now" by a client whose clock runs a little ahead is still not in the future.
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
@@ -86,6 +90,7 @@ class ComplaintWorkflow:
         self.outbox: list[EscalationNotice] = []
         """Notices of complaints started before they went to the background."""
         self.in_background = False
+        self.customer_notices = CustomerNotices()
 
     @workflow.run
     async def run(self, start: ComplaintStart) -> ComplaintState:
@@ -96,7 +101,11 @@ class ComplaintWorkflow:
             await self._drain_outbox()
         await workflow.wait_condition(lambda: self.state.closed_at is not None)
         await workflow.wait_condition(
-            lambda: workflow.all_handlers_finished() and self.notices.settled()
+            lambda: (
+                workflow.all_handlers_finished()
+                and self.notices.settled()
+                and self.customer_notices.settled()
+            )
         )
         return self.state
 
@@ -228,6 +237,33 @@ class ComplaintWorkflow:
                         self._acknowledge(escalation, request.actor, "closed with the complaint")
         self._step(request.action, request.actor, data)
         await self._project()
+        if request.action == Step.REPLY and data["method"] == "letter":
+            self._send_outcome_letter(data["text"])
+
+    def _send_outcome_letter(self, outcome: str) -> None:
+        """R25, issue 14: the reply in writing, with the letter as PDF (once projected, so
+        the letter prints it)."""
+        state, start = self.state, self.state.start
+        if start.notify is None or not workflow.patched(OUTCOME_LETTER):
+            return
+        assert state.complaint_id is not None
+        notice = CustomerNotice(
+            key=f"notice:{state.workflow_id}:{Milestone.COMPLAINT_OUTCOME.value}",
+            milestone=Milestone.COMPLAINT_OUTCOME.value,
+            customer_id=None,
+            phone=start.customer.phone,
+            email=start.customer.email,
+            texts={
+                "customer": start.customer.name,
+                "complaint": state.complaint_id,
+                "outcome": outcome,
+            },
+            timezone=start.notify.timezone,
+            ticket_id=start.ticket_id,
+            attach=[DocumentKind.COMPLAINT_REPLY.value],
+            currency=start.notify.currency,
+        )
+        self.customer_notices.send(start.notify, notice)
 
     @workflow.update(name=ACKNOWLEDGE_UPDATE)
     async def acknowledge(self, request: AcknowledgeRequest) -> Escalation:

@@ -218,6 +218,7 @@ class SurveyWorkflow:
             received_via=RECEIVED_VIA_SURVEY,
             recorded_by=CUSTOMER,
             repeat_window_days=start.terms.repeat_window_days,
+            notify=start.notify,
         )
         for n in range(1, MAX_COMPLAINT_IDS + 1):
             complaint_id = f"complaint-{start.ticket_id}-{n}"

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from models.actions import ACTION_BODIES, MAX_PAYMENTS, MAX_REPAIR_ROUNDS
     from models.approvals import DECIDE_UPDATE, Approval
     from models.deadlines import arrival_deadline, resume
+    from models.documents import DocumentKind
     from models.entitlement import ServiceType
     from models.escalation import (
         ACKNOWLEDGE_UPDATE,
@@ -757,6 +758,7 @@ class TicketWorkflow(WorkOrderSteps):
             "product": state.call_in.product.model,
         }
         times: dict[str, datetime] = {}
+        attach: list[str] = []
         key = f"notice:{state.ticket_id}:{milestone.value}"
         match milestone:
             case Milestone.REGISTERED if state.arrival_due_at is not None:
@@ -773,6 +775,7 @@ class TicketWorkflow(WorkOrderSteps):
             case Milestone.INVOICED:
                 assert state.invoice is not None
                 texts.update(invoice=state.invoice.number, amount=f"{state.invoice.amount:.2f}")
+                attach.append(DocumentKind.INVOICE.value)
             case Milestone.PROMISED:
                 assert state.resolution_promised_by is not None
                 times["promised_by"] = state.resolution_promised_by
@@ -787,6 +790,9 @@ class TicketWorkflow(WorkOrderSteps):
             texts,
             times,
             terms.timezone,
+            ticket_id=state.ticket_id,
+            attach=attach,
+            currency=terms.currency,
         )
         self.customer_notices.send(terms, notice)
 
@@ -811,6 +817,7 @@ class TicketWorkflow(WorkOrderSteps):
                     state.service_type,
                     workflow.now(),
                     self.survey_terms,
+                    self.notify,
                 ),
                 id=f"survey-{state.ticket_id}",
                 parent_close_policy=ParentClosePolicy.ABANDON,

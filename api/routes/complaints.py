@@ -70,8 +70,7 @@ async def record_complaint(
 
     def prepare() -> tuple[ComplaintStart, list[str]]:
         with app.session() as db:
-            window = app.policy.complaints.repeat_window_days
-            return complaint_commands.complaint_start(db, request, recorder.username, window)
+            return complaint_commands.complaint_start(db, request, recorder.username, app.policy)
 
     start, existing = await run_in_threadpool(prepare)
     key = f"{recorder.username}\n{idempotency_key}" if idempotency_key is not None else None

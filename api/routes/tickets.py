@@ -26,6 +26,7 @@ from api.schemas.tickets import (
     TimelineEntryPublic,
     survey_line,
 )
+from core.security import status_link
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
 from models.lifecycle import BEFORE_ARRIVAL, Status
@@ -210,13 +211,17 @@ def list_tickets(
 async def get_ticket(
     ticket_id: TicketId, app: ServicesDep, user: CurrentUser, scope: TicketScope
 ) -> TicketPublic:
-    """The ticket; its survey's secret `link` for the roles that resend it (api.md) while the
-    card is open."""
+    """The ticket; for the roles that give customers their links, the survey's secret `link`
+    (api.md) while the card is open, and the customer's `status_link` (issue 14)."""
     found = await _read(app, ticket_id, scope)
-    if found.survey is not None and shows_survey_link(user.roles):
+    if not shows_survey_link(user.roles):
+        return found
+    public_url = app.settings.resolved_public_url
+    if found.survey is not None:
         found.survey["link"] = await survey_commands.open_link(
-            app.temporal, found.id, found.survey["status"], app.settings.resolved_public_url
+            app.temporal, found.id, found.survey["status"], public_url
         )
+    found.status_link = status_link(found.id, public_url, app.signing_key)
     return found
 
 
@@ -260,7 +265,8 @@ async def take_action(
 
     def check() -> dict[str, Any]:
         with app.session() as db:
-            return ticket_commands.checked_step(db, app.policy, ticket_id, action, body or {})
+            signed = ticket_commands.with_signature_image(app.files, action, body or {})
+            return ticket_commands.checked_step(db, app.policy, ticket_id, action, signed)
 
     data = await run_in_threadpool(check)
     request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)

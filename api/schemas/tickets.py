@@ -92,6 +92,9 @@ class TicketPublic(BaseModel):
     escalations: list[dict[str, Any]]
     open_escalations: int
     survey: dict[str, Any] | None = None
+    status_link: str | None = None
+    """Issue 14: the customer's secret link to follow the ticket, for the roles that give it
+    to them (as the survey's `link`)."""
     invoice: dict[str, Any] | None
     work_order: dict[str, Any] | None
     """R17-R20: quotation, parts issued and returned, discount, responsibility, deposit, and

@@ -9,18 +9,16 @@ once visited and replied to.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from models.tables import TicketRecord
 from tests.api.conftest import Api
+from tests.read_model import ticket_row
 from workflows.complaint import ComplaintWorkflow
 
 COMPLAINT_NUMBER = re.compile(r"^C\d{4}-\d{6}$")
@@ -29,32 +27,7 @@ COMPLAINT_NUMBER = re.compile(r"^C\d{4}-\d{6}$")
 def dispatched_ticket(engine: Engine, model: str = "TV-55", serial_no: str = "SN-1") -> str:
     """A ticket dispatched to tech1, as its read-model row: a complaint reads only that row,
     so these tests do not depend on the ticket workflow."""
-    now = datetime.now(UTC)
-    tid = uuid.uuid4().hex
-    with Session(engine) as db:
-        db.add(
-            TicketRecord(
-                id=tid,
-                number=f"T{now.year}-{tid[:6]}",
-                seq=2,
-                status="dispatched",
-                service_type="paid",
-                zone="urban",
-                customer_name="Li Lei",
-                customer_phone="13800000000",
-                customer_address="1 Ring Road",
-                product_model=model,
-                product_serial_no=serial_no,
-                problem="no picture",
-                channel="phone",
-                technician="tech1",
-                registered_by="clerk1",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        db.commit()
-    return tid
+    return ticket_row(engine, product_model=model, product_serial_no=serial_no).id
 
 
 async def complain(

@@ -21,6 +21,8 @@ PUBLIC = {
     ("delete", "/auth/session"),
     ("get", "/surveys/{token}"),
     ("post", "/surveys/{token}"),
+    ("get", "/status/{token}"),
+    ("get", "/status/{token}/documents/{kind}.pdf"),
 }
 
 

@@ -426,3 +426,30 @@ async def test_who_takes_the_days_report_steps_and_tries_a_policy(api: Api) -> N
             assert answer.status_code == expected, (role, step, answer.text)
         tried = await client.post("/reports/what-if", json={"policy": shipped, **period})
         assert tried.status_code == (200 if role in WHAT_IF_MAY else 403), (role, tried.text)
+
+
+# Issue 14: the staff who work a ticket attach photos and documents to it (a technician, to
+# the tickets assigned to them); the rest are refused with 403 naming who may.
+ATTACH_MAY = {"admin", "clerk", "dispatcher", "technician", "director", "manager"}
+
+
+async def test_who_attaches_photos_and_documents_to_a_ticket(api: Api) -> None:
+    await staff(api)
+    clerk, disp = await api.users("clerk1", "disp1")
+    tid = (await clerk.post("/tickets", json=call_in_body())).json()["id"]
+    await disp.post(f"/tickets/{tid}/actions/dispatch", json={"technician": "tech1"})
+    photo = b"\x89PNG\r\n\x1a\n" + bytes(64)
+    for role in ROLES:
+        client = await api.as_user(USER_OF[role])
+        answer = await client.post(
+            f"/tickets/{tid}/attachments",
+            files={"file": (f"{role}.png", photo, "image/png")},
+            data={"about": "ticket"},
+        )
+        if role in ATTACH_MAY:
+            assert answer.status_code == 201, (role, answer.text)
+        else:
+            assert answer.status_code == 403, (role, answer.text)
+            assert "clerk" in answer.json()["detail"], role
+    listed = (await clerk.get(f"/tickets/{tid}/attachments")).json()
+    assert sorted(a["uploaded_by"] for a in listed) == sorted(USER_OF[r] for r in ATTACH_MAY)

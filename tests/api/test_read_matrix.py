@@ -21,6 +21,11 @@ MATRIX: dict[str, set[str]] = {
     "/tickets/{mine}/timeline": EVERYONE,
     "/tickets/{mine}/repair-card": EVERYONE,
     "/tickets/{mine}/payments": {"admin", "clerk", "director", "manager", "accountant"},
+    # Issue 14: the list names only the documents each role reads (tests/api/test_documents.py).
+    "/tickets/{mine}/documents": EVERYONE,
+    # Issue 14: the photos and documents, for those who work the ticket and the VP.
+    "/tickets/{mine}/attachments": OFFICE | {"technician", "vp"},
+    "/tickets/{mine}/attachments/{attachment}": OFFICE | {"technician", "vp"},
     "/invoices": {"admin", "clerk", "director", "manager", "accountant"},
     "/register": OFFICE | {"technician"},
     "/escalations": EVERYONE - {"technician", "accountant"},
@@ -63,7 +68,8 @@ MATRIX: dict[str, set[str]] = {
 @pytest.fixture
 async def tickets(api: Api) -> dict[str, str]:
     """`mine`: assigned to tech1; `handed_over`: tech1's, then re-dispatched to tech2;
-    `others`: never tech1's. And a part in the store, FUSE-5A."""
+    `others`: never tech1's; a photo on `mine` (`attachment`) and on `others`
+    (`other_attachment`). And a part in the store, FUSE-5A."""
     admin = await api.as_user("admin")
     part = {"part_no": "FUSE-5A", "name": "Fuse", "unit_cost": "0.80", "list_price": "2.50"}
     assert (await admin.post("/parts", json=part)).status_code == 201
@@ -93,6 +99,13 @@ async def tickets(api: Api) -> dict[str, str]:
             )
             assert dispatched.status_code == 200, dispatched.text
     await disp.post(f"/tickets/{ids['others']}/actions/dispatch", json={"technician": "tech2"})
+    for name in ("mine", "others"):
+        photo = await admin.post(
+            f"/tickets/{ids[name]}/attachments",
+            files={"file": ("site.png", b"\x89PNG\r\n\x1a\n" + bytes(64), "image/png")},
+        )
+        assert photo.status_code == 201, photo.text
+        ids["attachment" if name == "mine" else "other_attachment"] = str(photo.json()["id"])
     return ids
 
 
@@ -126,10 +139,12 @@ async def test_a_technician_reads_only_the_tickets_ever_assigned_to_them(
         [tickets["mine"], tickets["handed_over"]]
     )
     assert listed.headers["X-Total-Count"] == "2"
-    for path in ("", "/timeline", "/repair-card"):
+    for path in ("", "/timeline", "/repair-card", "/attachments"):
         assert (await tech1.get(f"/tickets/{tickets['handed_over']}{path}")).status_code == 200
         hidden = await tech1.get(f"/tickets/{tickets['others']}{path}")
         assert hidden.status_code == 404, (path, hidden.text)
+    other_photo = f"/tickets/{tickets['others']}/attachments/{tickets['other_attachment']}"
+    assert (await tech1.get(other_photo)).status_code == 404
     others = await tech2.get("/tickets")
     assert sorted(t["id"] for t in others.json()) == sorted(
         [tickets["handed_over"], tickets["others"]]
