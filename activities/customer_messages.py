@@ -12,7 +12,7 @@ from __future__ import annotations
 import gettext
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -73,6 +73,28 @@ TEMPLATES: dict[Milestone, tuple[str, str]] = {
         _("The outcome of your complaint {complaint}"),
         _("Dear {customer}, about your complaint {complaint}: {outcome}"),
     ),
+    Milestone.CONTRACT_EXPIRY: (
+        _("Your maintenance contract {contract} ends on {ends_on}"),
+        _(
+            "Dear {customer}, your maintenance contract {contract} for your {product} ends on "
+            "{ends_on}. We will visit to renew it; call us to arrange another day."
+        ),
+    ),
+    Milestone.INSPECTION_NOTICE: (
+        _("Contract {contract}: preventive inspection of your {product} on {visit_on}"),
+        _(
+            "Dear {customer}, our technician comes for the preventive inspection of your "
+            "{product} on {visit_on}. We will check: {checks}. The system may be out of "
+            "service for up to an hour while it is checked; call us to arrange another day."
+        ),
+    ),
+    Milestone.FOLLOW_UP_NOTICE: (
+        _("Contract {contract}: follow-up visit for your {product} on {visit_on}"),
+        _(
+            "Dear {customer}, our technician comes for the follow-up visit of your {product} "
+            "on {visit_on}; call us to arrange another day."
+        ),
+    ),
 }
 
 FOLLOW_IT = _("Follow it at {status_link}")
@@ -90,6 +112,10 @@ SAMPLE: dict[str, Any] = {
     "amount": "CNY 490.00",
     "complaint": "C2026-000012",
     "status_link": "https://service.example.com/status/T2026-000123.example",
+    "contract": "MC-2026-0007",
+    "ends_on": date(2027, 1, 6),
+    "visit_on": date(2026, 12, 9),
+    "checks": "front-end devices; cabling; central equipment; system functions",
     "outcome": "the technician will call you before each visit from now on.",
 }
 """What a preview fills the blanks with."""
@@ -108,10 +134,7 @@ def render(
 ) -> Rendered:
     """The milestone's message in `language`, its times shown in `timezone`."""
     catalogue = translations(language)
-    shown = {
-        name: when(value, language, timezone) if isinstance(value, datetime) else value
-        for name, value in values.items()
-    }
+    shown = {name: _shown(value, language, timezone) for name, value in values.items()}
     subject, body = TEMPLATES[milestone]
     text = catalogue.gettext(body).format(**shown)
     if milestone is Milestone.REGISTERED and shown.get("status_link"):
@@ -119,6 +142,15 @@ def render(
     return Rendered(
         milestone.value, language.value, catalogue.gettext(subject).format(**shown), text
     )
+
+
+def _shown(value: Any, language: Language, timezone: str) -> Any:
+    """A time or a day the way the language writes it; anything else as it is."""
+    if isinstance(value, datetime):
+        return when(value, language, timezone)
+    if isinstance(value, date):
+        return format_date(value, "long", locale=LOCALES[language])
+    return value
 
 
 def when(instant: datetime, language: Language, timezone: str) -> str:

@@ -286,7 +286,10 @@ class NotifyActivities:
         if notice.milestone == Milestone.REGISTERED and notice.ticket_id and self.status_link:
             texts["status_link"] = self.status_link(notice.ticket_id)
         rendered = render(
-            Milestone(notice.milestone), language, {**texts, **notice.times}, notice.timezone
+            Milestone(notice.milestone),
+            language,
+            {**texts, **notice.times, **notice.dates},
+            notice.timezone,
         )
         recipient = email if way is NotifyBy.EMAIL else (record.phone if record else notice.phone)
         assert recipient is not None

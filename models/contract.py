@@ -78,6 +78,8 @@ class ContractTerms:
     notice_months: int = 1
     sales_warning_months: int = 3
     follow_up_months: int = 3
+    customer_id: int | None = None
+    """The customer's record: how and in which language their notices go (issue 14)."""
     visit_notice_days: int = 3
 
 

@@ -4,7 +4,7 @@ to customers by email or SMS (R22). Pure data, so workflows can import it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,12 @@ class Milestone(StrEnum):
     """R15: the promised resolution time."""
     COMPLAINT_OUTCOME = "complaint_outcome"
     """R25: the outcome of the customer's complaint, in writing."""
+    CONTRACT_EXPIRY = "contract_expiry"
+    """R31: the maintenance contract ends in a month; we come to renew it."""
+    INSPECTION_NOTICE = "inspection_notice"
+    """R35: a preventive inspection is coming: when, what is checked, its impact."""
+    FOLLOW_UP_NOTICE = "follow_up_notice"
+    """R35: a follow-up visit is coming."""
 
 
 class Language(StrEnum):
@@ -147,6 +153,8 @@ class CustomerNotice:
     timezone: str = "UTC"
     channels: list[str] = field(default_factory=lambda: [SMS, EMAIL])
     ticket_id: str | None = None
+    dates: dict[str, date] = field(default_factory=dict)
+    """Days it names (a contract's end, a visit), written the language's way."""
     attach: list[str] = field(default_factory=list)
     """The ticket's documents (models/documents.py kinds) an email carries as PDF."""
     currency: str = "CNY"

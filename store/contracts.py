@@ -44,6 +44,7 @@ def contract_terms(session: Session, policy: Policy, contract: ContractRecord) -
         branch=zone.branch if zone else None,
         arrival_hours=contract.arrival_hours or (zone.arrival_hours if zone else None),
         warning_fraction=policy.deadlines.warning_fraction,
+        customer_id=customer.id,
     )
 
 

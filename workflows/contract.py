@@ -19,6 +19,8 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from workflows.customer_notices import deliver
+
 with workflow.unsafe.imports_passed_through():
     from models.contract import (
         JOBS,
@@ -33,13 +35,16 @@ with workflow.unsafe.imports_passed_through():
         repair_clock,
     )
     from models.lifecycle import SYSTEM_ACTOR
-    from models.messages import SMS, OutgoingMessage, StaffNotice
+    from models.messages import SMS, CustomerNotice, Milestone, OutgoingMessage, StaffNotice
     from models.refusals import Refused, refuse
     from models.ticket import CallIn, TicketStart
 
 # The activities and the workflow type it uses, by name (activities/notify.py, workflows/ticket.py).
 SEND_MESSAGE, NOTIFY_STAFF, TICKET_WORKFLOW = "send_message", "notify_staff", "Ticket"
 NOTICE_TIMEOUT = timedelta(seconds=30)
+# Contracts started before their customer's notices went in the customer's language and way
+# (issue 14) send them as before, by SMS in English.
+CUSTOMER_NOTICES = "contract-customer-notices"
 NOTICE_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 
 
@@ -196,8 +201,12 @@ class ContractWorkflow:
         return ticket_id
 
     async def _tell_customer(self, event: ContractEvent) -> None:
-        """R35: what will be done and when; R31: the contract ends in a month."""
+        """R35: what will be done and when; R31: the contract ends in a month. In the
+        customer's language, the way their record says (issue 14)."""
         terms = self.state.terms
+        if workflow.patched(CUSTOMER_NOTICES):
+            await deliver(self._notice(event))
+            return
         if event.kind == EventKind.EXPIRY_NOTICE:
             subject = f"Your maintenance contract {terms.number} ends on {terms.ends_on}"
             body = f"{subject}. We will visit to renew it; call us to arrange another day."
@@ -221,6 +230,34 @@ class ContractWorkflow:
             start_to_close_timeout=NOTICE_TIMEOUT,
             retry_policy=NOTICE_RETRY,
             result_type=str,
+        )
+
+    def _notice(self, event: ContractEvent) -> CustomerNotice:
+        terms = self.state.terms
+        texts = {
+            "customer": terms.customer.name,
+            "contract": terms.number,
+            "product": terms.product.model,
+        }
+        dates = {"ends_on": terms.ends_on}
+        if event.kind == EventKind.EXPIRY_NOTICE:
+            milestone = Milestone.CONTRACT_EXPIRY
+        else:
+            assert event.visit_on is not None
+            dates = {"visit_on": event.visit_on}
+            milestone = Milestone.FOLLOW_UP_NOTICE
+            if event.visit_kind == EventKind.INSPECTION:
+                milestone = Milestone.INSPECTION_NOTICE
+                texts["checks"] = "; ".join(terms.checklist)
+        return CustomerNotice(
+            key=f"contract:{terms.uid}:{event.key}",
+            milestone=milestone.value,
+            customer_id=terms.customer_id,
+            phone=terms.customer.phone,
+            email=terms.customer.email,
+            texts=texts,
+            timezone=terms.calendar.timezone,
+            dates=dates,
         )
 
     @workflow.update

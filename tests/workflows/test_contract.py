@@ -161,6 +161,21 @@ async def test_two_years_of_a_contract_each_event_once_on_its_working_day(
         "expiry_notice": 1,
         "sales_warning": 1,
     }
+    # In the customer's language (Chinese for a customer without a record saying otherwise).
+    with Session(engine) as db:
+        subjects = {
+            row.key.split(":")[2]: row.subject
+            for row in db.exec(
+                select(NotificationRecord).where(
+                    col(NotificationRecord.key).startswith(f"contract:{contract.uid}:")
+                )
+            )
+        }
+    number = contract.number
+    assert subjects["expiry_notice-2031-12-06"] == f"您的维护合同 {number} 将于 2032年1月6日 到期"
+    assert subjects["notice_follow_up-2030-04-07"] == (
+        f"合同 {number}：2030年4月8日 对您的 FA-900 进行回访"
+    )
 
 
 async def test_a_renewal_moves_the_end_and_a_termination_stops_everything_after_it(
