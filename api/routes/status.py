@@ -133,6 +133,7 @@ def _status(
         resolution_promised_by=ticket.resolution_promised_by,
         product_back_by=papers.receipt.promised_by if papers.receipt else None,
         work_done=work,
+        currency=app.policy.billing.currency,
         amount_due=ticket.amount_due,
         amount_paid=ticket.amount_paid,
         steps=steps,

@@ -41,6 +41,7 @@ class TicketStatusPublic(BaseModel):
     product_back_by: datetime | None
     """R7: when the workshop promised the product back."""
     work_done: list[str]
+    currency: str
     amount_due: MoneyOut
     amount_paid: MoneyOut
     steps: list[StatusStep]
