@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
+from api import console
 from api.deps import Services
 from api.errors import document_errors, install_error_handlers
 from api.routes import (
@@ -100,6 +101,7 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         app.include_router(module.router)
     # Uploads take bodies up to the attachment limit, which they count themselves.
     app.include_router(attachments.uploads)
+    console.install(app)  # the staff console's pages, out of the OpenAPI schema
     _document_policy_values(app, policy)
     return app
 

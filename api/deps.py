@@ -81,7 +81,7 @@ UNAUTHORIZED = HTTPException(
 )
 
 
-def _token_user(app: Services, db: Session, token: str | None) -> User | None:
+def token_user(app: Services, db: Session, token: str | None) -> User | None:
     """The active user a valid token names, at their current token version; None otherwise."""
     claims = token_claims(token, app.signing_key) if token else None
     user = users.find_user(db, claims.username) if claims else None
@@ -94,7 +94,7 @@ def current_user(
     app: ServicesDep, db: SessionDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
     """The user of the bearer token: every JSON route signs in this way, and only this way."""
-    user = _token_user(app, db, token)
+    user = token_user(app, db, token)
     if user is None:
         raise UNAUTHORIZED
     return user
@@ -104,8 +104,9 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 # The browser sign-in of POST /auth/session (api/routes/session.py): the same signed token as
 # a bearer token, in an HttpOnly, SameSite=Lax cookie. Only the routes that a browser app must
-# reach without our bearer token accept it (today the codec endpoint, for the Temporal UI),
-# through `bearer_or_session_user`; every other route keeps `current_user`, bearer only. A
+# reach without our bearer token accept it: the codec endpoint, for the Temporal UI, through
+# `bearer_or_session_user`, and the staff console (api/console/auth.py), whose every POST also
+# carries the session's CSRF token; every other route keeps `current_user`, bearer only. A
 # browser attaches cookies by itself, so a JSON route taking the cookie would be open to
 # cross-site request forgery; a bearer token is never sent unless a script sends it.
 SESSION_COOKIE = "aftersales_session"
@@ -132,7 +133,7 @@ def bearer_or_session_user(
     """The user signed in by a bearer token or else by the session cookie, with the checks of
     `current_user` (active, current token version). Only for routes without side effects
     that a cross-site request could abuse (see SESSION_COOKIE)."""
-    user = _token_user(app, db, token) or _token_user(app, db, cookie)
+    user = token_user(app, db, token) or token_user(app, db, cookie)
     if user is None:
         raise UNAUTHORIZED_SESSION
     return user

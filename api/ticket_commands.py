@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fastapi.concurrency import run_in_threadpool
 from pydantic import TypeAdapter, ValidationError
 from sqlmodel import Session
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
@@ -21,6 +22,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.deps import Services
 from api.schemas.tickets import CallInRequest, CustomerIn, InternalJobRequest, ProductIn
 from api.workflow_answers import field_errors, in_time, refused, unavailable
 from models.actions import ACTION_BODIES, SIGNED_ACTIONS, ZONED_FIELDS
@@ -36,6 +38,7 @@ from models.policy import (
 )
 from models.refusals import (
     CONFLICT,
+    FORBIDDEN,
     IDEMPOTENCY_KEY_REUSED,
     INVALID_PAYLOAD,
     INVALID_TRANSITION,
@@ -43,7 +46,8 @@ from models.refusals import (
     Refused,
     field_refused,
 )
-from models.tables import TicketRecord, facts_of
+from models.roles import missing_role
+from models.tables import TicketRecord, User, facts_of
 from models.ticket import (
     NO_CUSTOMER_PHONE,
     ActionRequest,
@@ -57,7 +61,7 @@ from models.ticket import (
 )
 from models.values import SIGNATURE_MAX_BYTES, PngDataUrl, png_of
 from models.worktime import local
-from store import sites, tickets, users
+from store import catalog, sites, tickets, users
 from store.files import FileStore, key_of
 from workflows.ticket import TicketWorkflow
 
@@ -178,6 +182,36 @@ async def call_in(
     raise TicketGone(ticket_id)
 
 
+async def register(
+    app: Services,
+    request: CallInRequest,
+    registered_by: str,
+    idempotency_key: str | None,
+    service_type: ServiceType = ServiceType.PAID,
+) -> TicketState:
+    """`call_in` as a person asks for it (the JSON API, the console): the arrival hours of
+    the product's contract, if it sets its own (R13), then the call-in. Raises TicketGone
+    when the key's ticket has ended already."""
+
+    def contract_hours() -> float | None:
+        today = local(datetime.now(UTC), app.policy.office_timezone).date()
+        with app.session() as db:
+            return catalog.contract_arrival_hours(db, request.product.serial_no, today)
+
+    internal = service_type == ServiceType.INTERNAL
+    hours = None if internal else await run_in_threadpool(contract_hours)
+    return await call_in(
+        app.temporal,
+        app.settings.task_queue,
+        app.policy,
+        request,
+        registered_by,
+        idempotency_key,
+        service_type,
+        contract_hours=hours,
+    )
+
+
 async def _check_ended_ticket(client: Client, ticket_id: str, call_fingerprint: str) -> None:
     """The key's ticket has ended (closed or cancelled): it is still that ticket, unless the
     key now comes with a different call."""
@@ -206,6 +240,39 @@ async def act(
         if error.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.FAILED_PRECONDITION):
             raise TicketGone(ticket_id) from error
         unavailable(error)
+
+
+async def take_step(
+    app: Services,
+    ticket_id: str,
+    action: str,
+    user: User,
+    body: dict[str, Any],
+    idempotency_key: str | None,
+) -> TicketState:
+    """One lifecycle step as a person takes it (the JSON API, the console): their roles
+    (FORBIDDEN), the signature pad's image stored, the body and the business checks
+    (`checked_step`), then the workflow's update; a ticket whose workflow has ended refuses
+    as its status says."""
+    if why := missing_role(action, user.roles):
+        raise Refused(FORBIDDEN, why)
+
+    def check() -> dict[str, Any]:
+        with app.session() as db:
+            signed = with_signature_image(app.files, action, body)
+            return checked_step(db, app.policy, ticket_id, action, signed)
+
+    data = await run_in_threadpool(check)
+    request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)
+    try:
+        return await act(app.temporal, ticket_id, request, idempotency_key)
+    except TicketGone:
+
+        def refusal() -> Refused:
+            with app.session() as db:
+                return ended_refusal(db, ticket_id, action)
+
+        raise await run_in_threadpool(refusal) from None
 
 
 def checked_step(

@@ -117,3 +117,21 @@ def ticket_of_status_token(token: str, key: str) -> str | None:
 def _status_mac(ticket_id: str, key: str) -> str:
     digest = hmac.new(key.encode(), STATUS_LINK + ticket_id.encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest[:STATUS_MAC_BYTES]).decode()
+
+
+# --- the console's forms (issue 15) --------------------------------------------------------
+
+CONSOLE_CSRF = b"console-csrf\n"
+
+
+def csrf_token(session_token: str, key: str) -> str:
+    """The synchronizer token of a console session: an HMAC-SHA256 of the session's signed
+    token, so it needs no storage, changes with every sign-in and cannot be made without the
+    key. Every console form carries it; a cross-site page cannot read it."""
+    digest = hmac.new(key.encode(), CONSOLE_CSRF + session_token.encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+def csrf_matches(sent: str | None, session_token: str, key: str) -> bool:
+    """Whether `sent` is the session's synchronizer token (compared in constant time)."""
+    return sent is not None and hmac.compare_digest(sent, csrf_token(session_token, key))

@@ -1,13 +1,16 @@
 """A ticket's arrival deadline (R12) as pure arithmetic on its calendar: fixed at call-in,
 warned about at the policy's fraction, and moved by a hold by the working time it paused.
-Workflow code calls these; tests/models/test_deadlines.py holds them to exact cases."""
+Workflow code calls these; tests/models/test_deadlines.py holds them to exact cases. The
+console shows how much working time is left (`arrival_time_left`) with the same arithmetic."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from models.ticket import ServiceClock
+from models.worktime import WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,38 @@ def resume(
         if warning_at is not None and held_since < warning_at
         else None,
     )
+
+
+class Urgency(StrEnum):
+    """How a deadline stands, as a person sees it: amber after the warning, red once missed."""
+
+    ON_TIME = "on_time"
+    WARNING = "warning"
+    OVERDUE = "overdue"
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """R12, R16: the working time left until an arrival deadline (once missed, the working
+    time it is overdue by), and how it stands."""
+
+    working_time: timedelta
+    urgency: Urgency
+
+
+def arrival_time_left(
+    calendar: WorkCalendar,
+    called_in_at: datetime,
+    due_at: datetime,
+    now: datetime,
+    warning_fraction: float,
+) -> TimeLeft:
+    """R12, R16: the working time from `now` to `due_at` on `calendar`; a warning once
+    `warning_fraction` of the working time from call-in to the deadline has passed (when the
+    dispatcher is warned), overdue from the deadline on."""
+    if now >= due_at:
+        return TimeLeft(calendar.between(due_at, now), Urgency.OVERDUE)
+    left = calendar.between(now, due_at)
+    allowed = calendar.between(called_in_at, due_at)
+    warned = left <= allowed * (1 - warning_fraction)
+    return TimeLeft(left, Urgency.WARNING if warned else Urgency.ON_TIME)

@@ -223,6 +223,23 @@ def find_customers(
     return page(session, query, [col(CustomerRecord.name), col(CustomerRecord.id)], limit, offset)
 
 
+def customers_by_phone(session: Session, start: str, limit: int) -> list[CustomerRecord]:
+    """Customers whose phone begins with `start`: the call-in's lookup as the clerk types."""
+    query = select(CustomerRecord).where(
+        col(CustomerRecord.phone).startswith(start.strip(), autoescape=True)
+    )
+    return list(session.exec(query.order_by(col(CustomerRecord.phone)).limit(limit)).all())
+
+
+def products_by_serial(session: Session, start: str, limit: int) -> list[ProductRecord]:
+    """Products whose serial number begins with `start`: the call-in's lookup as the clerk
+    types."""
+    query = select(ProductRecord).where(
+        col(ProductRecord.serial_no).startswith(start.strip(), autoescape=True)
+    )
+    return list(session.exec(query.order_by(col(ProductRecord.serial_no)).limit(limit)).all())
+
+
 def customer_products(session: Session, customer_id: int) -> list[ProductRecord]:
     return list(
         session.exec(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from enum import StrEnum
 from operator import attrgetter
 from typing import Any
@@ -245,6 +246,11 @@ def import_csv(session: Session, text: str, actor: str) -> tuple[int, int]:
             CONFLICT, "the price list changed during the import: nothing was imported, try again"
         ) from concurrent
     return len(created), changed
+
+
+def list_prices(session: Session, part_nos: Sequence[str]) -> dict[str, Decimal]:
+    """The list price of each of `part_nos` on the price list (unknown ones left out)."""
+    return {no: part.list_price for no, part in _listed_parts(session, part_nos).items()}
 
 
 def _listed_parts(session: Session, part_nos: Sequence[str]) -> dict[str, PartRecord]:

@@ -102,23 +102,24 @@ def visible(db: Session, ticket_id: str, scope: str | None = None) -> TicketReco
 def tickets(
     db: Session,
     *,
-    status: Status | None,
-    technician: str | None,
-    service_type: str | None,
-    zone: str | None,
-    escalated: bool | None,
+    status: Status | None = None,
+    technician: str | None = None,
+    service_type: str | None = None,
+    zone: str | None = None,
+    escalated: bool | None = None,
     branch: str | None = None,
-    customer_phone: str | None,
+    customer_phone: str | None = None,
     customer_id: int | None = None,
-    created_from: datetime | None,
-    created_to: datetime | None,
+    number: str | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
     order: Order = Order.NEWEST,
     limit: int,
     offset: int,
     scope: str | None = None,
 ) -> tuple[list[TicketRecord], int]:
-    """A page of tickets in `order`, and how many match in all; only `scope`'s (a
-    technician's) when given."""
+    """A page of tickets in `order`, and how many match in all (None: any); only `scope`'s
+    (a technician's) when given."""
     query = select(TicketRecord)
     if scope is not None:
         query = query.where(assigned_to(scope))
@@ -142,11 +143,39 @@ def tickets(
         query = query.where(col(TicketRecord.customer_phone) == customer_phone)
     if customer_id is not None:
         query = query.where(col(TicketRecord.customer_id) == customer_id)
+    if number is not None:
+        query = query.where(col(TicketRecord.number) == number)
     if created_from is not None:
         query = query.where(col(TicketRecord.created_at) >= created_from)
     if created_to is not None:
         query = query.where(col(TicketRecord.created_at) < created_to)
     return page(db, query, ORDERS[order], limit, offset)
+
+
+ASSIGNED_WORK = (
+    Status.DISPATCHED,
+    Status.ON_SITE,
+    Status.CARRIED_IN,
+    Status.REPAIRED,
+    Status.READY_FOR_RETURN,
+)
+"""A technician's open jobs: assigned to them and not yet resolved."""
+
+
+def open_jobs(db: Session, technicians: Iterable[str]) -> dict[str, list[TicketRecord]]:
+    """Each technician's open jobs (ASSIGNED_WORK), by their arrival deadline (the oldest
+    call first where none is left to keep)."""
+    found: dict[str, list[TicketRecord]] = {username: [] for username in technicians}
+    if found:
+        rows = db.exec(
+            select(TicketRecord)
+            .where(col(TicketRecord.technician).in_(list(found)))
+            .where(col(TicketRecord.status).in_([s.value for s in ASSIGNED_WORK]))
+            .order_by(col(TicketRecord.created_at), col(TicketRecord.number))
+        ).all()
+        for row in rows:
+            found[str(row.technician)].append(row)
+    return found
 
 
 def timeline(db: Session, ticket_id: str) -> list[TimelineRecord]:

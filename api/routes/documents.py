@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
+from sqlmodel import Session
 
-from api.deps import CurrentUser, ServicesDep, SessionDep, TicketScope
+from api.deps import CurrentUser, Services, ServicesDep, SessionDep, TicketScope
 from api.document_pdfs import filename, language_of, papers_of, pdf_of
 from api.schemas.documents import DocumentLink
 from models.documents import DocumentKind, read_as
@@ -22,11 +23,12 @@ TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-
 PDF = "application/pdf"
 
 
-def _may_read(user: User, kind: DocumentKind) -> bool:
+def may_read(user: User, kind: DocumentKind) -> bool:
+    """Whether `user`'s roles read documents of `kind` (docs/security.md)."""
     return bool(READ_ROLES[read_as(kind)].intersection(user.roles))
 
 
-def _visible(db: SessionDep, ticket_id: str, scope: str | None) -> None:
+def _visible(db: Session, ticket_id: str, scope: str | None) -> None:
     if tickets.visible(db, ticket_id, scope) is None:
         raise Refused(NOT_FOUND, f"no ticket '{ticket_id}'")
 
@@ -41,7 +43,7 @@ def list_documents(
     return [
         DocumentLink.of(ticket_id, kind, filename(papers, kind))
         for kind in papers.available()
-        if _may_read(user, kind)
+        if may_read(user, kind)
     ]
 
 
@@ -62,7 +64,20 @@ def get_document(
     """The document, in `language` (default: the customer's). The invoice for the roles
     that read invoices, the complaint reply for those that read complaints; 404 naming why
     when the ticket has not made it yet."""
-    if not _may_read(user, kind):
+    return staff_document(app, db, user, scope, ticket_id, kind, language)
+
+
+def staff_document(
+    app: Services,
+    db: Session,
+    user: User,
+    scope: str | None,
+    ticket_id: str,
+    kind: DocumentKind,
+    language: Language | None,
+) -> Response:
+    """A ticket's document as PDF for a member of staff (this route and the console's)."""
+    if not may_read(user, kind):
         raise Refused(FORBIDDEN, f"your roles do not read the {kind.value.replace('_', ' ')}")
     _visible(db, ticket_id, scope)
     papers = papers_of(db, ticket_id)

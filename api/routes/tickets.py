@@ -13,6 +13,7 @@ from api import survey_commands, ticket_commands
 from api.deps import (
     CurrentUser,
     IdempotencyKey,
+    Services,
     ServicesDep,
     SessionDep,
     TicketScope,
@@ -30,20 +31,19 @@ from core.security import status_link
 from models.actions import ACTION_BODIES
 from models.entitlement import ServiceType
 from models.lifecycle import BEFORE_ARRIVAL, Status
-from models.refusals import FORBIDDEN, NOT_FOUND, Refused
+from models.refusals import NOT_FOUND, Refused
 from models.roles import (
     CALL_IN_ROLES,
     INTERNAL_JOB_ROLES,
     branch_scope,
     branch_scoped,
-    missing_role,
     shows_survey_link,
 )
 from models.tables import TicketRecord, User
-from models.ticket import ActionRequest, TicketState
+from models.ticket import TicketState
 from models.values import Phone
 from models.worktime import local
-from store import approvals, catalog, sites, surveys, tickets
+from store import approvals, sites, surveys, tickets
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -73,7 +73,10 @@ def _public(db: Session, rows: list[TicketRecord]) -> list[TicketPublic]:
     ]
 
 
-async def _read(app: ServicesDep, ticket_id: str, scope: str | None = None) -> TicketPublic:
+async def read_ticket(app: Services, ticket_id: str, scope: str | None = None) -> TicketPublic:
+    """The ticket from the read model as `GET /tickets/{id}` shows it (the console's too): with
+    what dispatching it needs while it waits for a technician (R33, R34)."""
+
     def read() -> TicketPublic:
         with app.session() as db:
             row = tickets.visible(db, ticket_id, scope)
@@ -109,26 +112,12 @@ async def _register(
     idempotency_key: str | None,
     service_type: ServiceType = ServiceType.PAID,
 ) -> TicketPublic:
-    def contract_hours() -> float | None:
-        today = local(datetime.now(UTC), app.policy.office_timezone).date()
-        with app.session() as db:
-            return catalog.contract_arrival_hours(db, request.product.serial_no, today)
-
-    internal = service_type == ServiceType.INTERNAL
-    hours = None if internal else await run_in_threadpool(contract_hours)
     try:
-        state = await ticket_commands.call_in(
-            app.temporal,
-            app.settings.task_queue,
-            app.policy,
-            request,
-            registered_by.username,
-            idempotency_key,
-            service_type,
-            contract_hours=hours,
+        state = await ticket_commands.register(
+            app, request, registered_by.username, idempotency_key, service_type
         )
     except ticket_commands.TicketGone as gone:
-        return await _read(app, str(gone))
+        return await read_ticket(app, str(gone))
     return await _answer(app, state)
 
 
@@ -213,7 +202,7 @@ async def get_ticket(
 ) -> TicketPublic:
     """The ticket; for the roles that give customers their links, the survey's secret `link`
     (api.md) while the card is open, and the customer's `status_link` (issue 14)."""
-    found = await _read(app, ticket_id, scope)
+    found = await read_ticket(app, ticket_id, scope)
     if not shows_survey_link(user.roles):
         return found
     public_url = app.settings.resolved_public_url
@@ -258,25 +247,9 @@ async def take_action(
     unchanged when retrying after a 504 or a dropped connection: the step is then taken once.
     A `promised_by` without a zone is the office's time."""
     if action not in ACTION_BODIES:
-        current = await _read(app, ticket_id)
+        current = await read_ticket(app, ticket_id)
         raise Refused(NOT_FOUND, f"no action '{action}'", allowed_actions=current.allowed_actions)
-    if why := missing_role(action, user.roles):
-        raise Refused(FORBIDDEN, why)
-
-    def check() -> dict[str, Any]:
-        with app.session() as db:
-            signed = ticket_commands.with_signature_image(app.files, action, body or {})
-            return ticket_commands.checked_step(db, app.policy, ticket_id, action, signed)
-
-    data = await run_in_threadpool(check)
-    request = ActionRequest(action=action, actor=user.username, roles=user.roles, data=data)
-    try:
-        state = await ticket_commands.act(app.temporal, ticket_id, request, idempotency_key)
-    except ticket_commands.TicketGone:
-
-        def refusal() -> Refused:
-            with app.session() as db:
-                return ticket_commands.ended_refusal(db, ticket_id, action)
-
-        raise await run_in_threadpool(refusal) from None
+    state = await ticket_commands.take_step(
+        app, ticket_id, action, user, body or {}, idempotency_key
+    )
     return await _answer(app, state)
