@@ -17,6 +17,7 @@ from playwright.async_api import Browser, expect
 
 from tests.api.conftest import Api, call_in_body
 from tests.console.conftest import DESK, PHONE, Console, sign_in
+from tests.survey_inbox import eventually
 
 # A zone whose arrival deadline passes a second after the call: its tickets are overdue by the
 # time the board shows them.
@@ -43,6 +44,11 @@ async def test_a_dispatch_the_site_refuses_is_explained_on_the_board(
     ticket = (await clerk.post("/tickets", json=plant)).json()
     late = (await clerk.post("/tickets", json=call_in_body(zone="express"))).json()
 
+    async def overdue_raised() -> bool:
+        answer = (await clerk.get(f"/tickets/{late['id']}")).json()
+        return any(e["kind"] == "arrival_overdue" for e in answer["escalations"])
+
+    await eventually(overdue_raised)  # the deadline has passed: the board must show it red
     page = await browser.new_page(viewport=DESK, locale="en-US")
     await sign_in(page, api.base_url, "disp1")
     overdue = page.locator(f'#board article[data-ticket="{late["number"]}"] .due')
