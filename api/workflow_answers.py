@@ -4,18 +4,23 @@ kind of workflow; api/errors.py answers each with its HTTP status."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
 
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
+from sqlmodel import Session
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from models.refusals import TIMED_OUT, UNAVAILABLE, Refused
+from api.deps import Services
+from models.refusals import CONFLICT, NOT_FOUND, TIMED_OUT, UNAVAILABLE, Refused
 
 # How long a request waits for a worker to take its step before answering 504.
 STEP_TIMEOUT_SECONDS = 30
+UPDATE_RPC_TIMEOUT = timedelta(seconds=STEP_TIMEOUT_SECONDS)
 T = TypeVar("T")
 
 
@@ -55,3 +60,40 @@ async def in_time(step: Awaitable[T], what: str) -> T:
         raise Refused(
             TIMED_OUT, f"no worker took the step in time; it may still be applied: check the {what}"
         ) from None
+
+
+async def update_of(
+    app: Services,
+    row_of: Callable[[Session, str], Any],
+    kind: str,
+    item_id: str,
+    update: str,
+    request: Any,
+    result_type: type[T],
+) -> T:
+    """The answer to `update` of the workflow that owns the `kind` (an approval, an escalation)
+    `item_id`, whose row `row_of` reads (NOT_FOUND without one): its refusal as it refused,
+    CONFLICT if the workflow has ended, UNAVAILABLE or TIMED_OUT if no answer came."""
+
+    def find() -> str | None:
+        with app.session() as db:
+            row = row_of(db, item_id)
+            return str(row.workflow_id) if row is not None else None
+
+    workflow_id = await run_in_threadpool(find)
+    if workflow_id is None:
+        raise Refused(NOT_FOUND, f"no {kind} '{item_id}'")
+    handle = app.temporal.get_workflow_handle(workflow_id)
+    try:
+        answer = handle.execute_update(
+            update, request, result_type=result_type, rpc_timeout=UPDATE_RPC_TIMEOUT
+        )
+        return await in_time(answer, kind)
+    except WorkflowUpdateFailedError as failure:
+        refused(failure, kind)
+    except RPCError as error:
+        if error.status == RPCStatusCode.NOT_FOUND:
+            raise Refused(
+                CONFLICT, f"{kind} '{item_id}' belongs to a workflow that has ended"
+            ) from error
+        unavailable(error)

@@ -6,7 +6,8 @@ Chinese and English, served by the same app under `/console`.
 - `pages`: rendering, the navigation by role, errors as pages (`ConsoleRoute`);
 - `i18n`, `labels`: the languages and the words for the product's codes;
 - one module per page group: `calls` (call-in), `tickets` (list and ticket page, steps,
-  documents), `dispatch` (the board), `jobs` (a technician's day);
+  documents), `dispatch` (the board), `jobs` (a technician's day), `approvals` and
+  `escalations` (the queues of approvals to decide and escalations to acknowledge);
 - templates in `api/templates/console/`, static files (HTMX, the style sheet, the signature
   pad) in `api/static/`, served at `/console/static/`.
 
@@ -23,12 +24,20 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import auth, calls, dispatch, jobs, tickets
+from api.console import approvals, auth, calls, dispatch, escalations, jobs, tickets
 from api.console.i18n import language_of, translator
 from api.console.pages import PREFIX, UNKNOWN_PAGE, Problem, console_router, error_page
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-ROUTERS = (auth.router, calls.router, tickets.router, dispatch.router, jobs.router)
+ROUTERS = (
+    auth.router,
+    calls.router,
+    tickets.router,
+    dispatch.router,
+    jobs.router,
+    approvals.router,
+    escalations.router,
+)
 fallback = console_router()
 
 

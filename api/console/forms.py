@@ -22,6 +22,14 @@ STEPS = (
     Action.DISPATCH,
     Action.ARRIVE,
     Action.RESOLVE,
+    Action.CARRY_IN,
+    Action.QUOTE,
+    Action.ACCEPT_QUOTE,
+    Action.DECLINE_QUOTE,
+    Action.RECORD_REPAIR,
+    Action.INSPECT,
+    Action.RETURN,
+    Action.DISCOUNT,
     Action.RECORD_PAYMENT,
     Action.PROMISE,
     Action.HOLD,
@@ -33,6 +41,14 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     Action.DISPATCH: ("technician",),
     Action.ARRIVE: (),
     Action.RESOLVE: ("work_summary", "labor_minutes", "customer_signature"),
+    Action.CARRY_IN: ("customer_signature", "promised_by"),
+    Action.QUOTE: ("labor_minutes",),
+    Action.ACCEPT_QUOTE: ("customer_signature",),
+    Action.DECLINE_QUOTE: ("reason",),
+    Action.RECORD_REPAIR: ("labor_minutes", "notes"),
+    Action.INSPECT: ("notes",),
+    Action.RETURN: ("customer_signature",),
+    Action.DISCOUNT: ("percent", "reason"),
     Action.RECORD_PAYMENT: ("amount", "method"),
     Action.PROMISE: ("promised_by",),
     Action.HOLD: ("reason",),
@@ -42,10 +58,18 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 """Fields sent as typed, empty or not: the body's rules name the ones left empty."""
 OPTIONAL: dict[str, tuple[str, ...]] = {
     Action.RESOLVE: ("margin_justification", "customer_signature_image"),
+    Action.CARRY_IN: ("customer_signature_image",),
+    Action.QUOTE: ("note",),
+    Action.DECLINE_QUOTE: ("customer_signature",),
+    Action.RETURN: ("margin_justification", "customer_signature_image"),
     Action.PROMISE: ("note",),
     Action.RESUME: ("note",),
 }
 """Fields sent only when filled in."""
+PASSED = {"yes": True, "no": False}
+"""An inspection's verdict as its form sends it; anything else is sent as typed and refused."""
+PRICED = frozenset({Action.RESOLVE, Action.QUOTE, Action.RECORD_REPAIR})
+"""Steps whose form lists the price list's parts."""
 IDEMPOTENCY_KEY = "idempotency_key"
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
@@ -69,9 +93,15 @@ def body_of(
     for name in OPTIONAL.get(action, ()):
         if value := _text(form, name):
             body[name] = value
-    if action == Action.RESOLVE:
+    if action in (Action.RESOLVE, Action.RECORD_REPAIR):
         body["parts"] = _parts(form, prices, issued)
+    if action == Action.RESOLVE:
         body["collected_on_site"] = form.get("collected_on_site") == "on"
+    if action == Action.QUOTE:  # the store prices a quotation's parts at list (R19)
+        body["parts"] = _parts(form, {}, set())
+    if action == Action.INSPECT:
+        passed = _text(form, "passed")
+        body["passed"] = PASSED.get(passed, passed)
     return body
 
 

@@ -1,6 +1,7 @@
 """My jobs (issue 15): a technician's open tickets, made for a phone — whom to visit, where,
 by when, and the buttons of the day: arrive (one tap), resolve (the ticket's form, with the
-parts and the customer's signature)."""
+parts and the customer's signature), and for a workshop repair carry in, record repair and
+return (the ticket's forms)."""
 
 from __future__ import annotations
 

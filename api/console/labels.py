@@ -133,6 +133,10 @@ FIELDS = {
     "method": _("Payment method"),
     "reason": _("Reason"),
     "note": _("Note"),
+    "notes": _("Notes"),
+    "percent": _("Percent"),
+    "approve": _("Decision"),
+    "passed": _("Inspection result"),
     "promised_by": _("Promised by"),
     "customer": _("Customer"),
     "name": _("Name"),
@@ -145,6 +149,21 @@ FIELDS = {
     "problem": _("Problem"),
     "channel": _("Channel"),
 }
+APPROVALS = {
+    "discount": _("Discount"),
+    "low_margin": _("Low margin"),
+    "added_parts": _("Parts beyond the quotation"),
+    "warranty_claim": _("Warranty claim"),
+    "warranty_countersign": _("Warranty claim countersignature"),
+}
+DECISIONS = {
+    "pending": _("Waiting"),
+    "approved": _("Approved"),
+    "rejected": _("Rejected"),
+    "granted": _("Granted"),
+    "withdrawn": _("Withdrawn"),
+}
+"""An approval's status, and a discount's (R17)."""
 PAYMENT_METHODS = {
     "cash": _("Cash"),
     "card": _("Card"),

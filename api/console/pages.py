@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlmodel import Session
 from temporalio.service import RPCError
 
 from api.console import labels
@@ -36,8 +37,9 @@ from core.security import HasherBusy
 from models.deadlines import TimeLeft, Urgency, arrival_time_left
 from models.lifecycle import BEFORE_ARRIVAL, Action
 from models.refusals import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, Refused
-from models.roles import ACTION_ROLES, CALL_IN_ROLES, Role
+from models.roles import ACTION_ROLES, CALL_IN_ROLES, READ_ROLES, Reading, Role
 from models.tables import TicketRecord, User
+from store import approvals, escalations
 from store.files import FilesUnavailable
 
 log = logging.getLogger("aftersales.console")
@@ -72,6 +74,8 @@ class Section:
     label: str
     href: str
     roles: frozenset[Role]
+    waiting: Callable[[Session, User], int] | None = None
+    """How many things wait for the user there (the count in the navigation), if any."""
 
 
 TICKETS = Section("tickets", _("Tickets"), f"{PREFIX}/tickets", frozenset(Role))
@@ -80,7 +84,47 @@ DISPATCH = Section(
     "dispatch", _("Dispatch board"), f"{PREFIX}/dispatch", ACTION_ROLES[Action.DISPATCH]
 )
 JOBS = Section("jobs", _("My jobs"), f"{PREFIX}/jobs", frozenset({Role.TECHNICIAN}))
-SECTIONS = (DISPATCH, JOBS, CALL_IN, TICKETS)
+
+
+def approvals_waiting(db: Session, user: User) -> int:
+    """The pending approvals `user` may decide (R17-R20): never their own requests."""
+    deciders = (user.username, list(user.roles))
+    return approvals.approvals(
+        db, status=None, kind=None, ticket_id=None, deciders=deciders, limit=1, offset=0
+    )[1]
+
+
+APPROVALS = Section(
+    "approvals",
+    _("Approvals"),
+    f"{PREFIX}/approvals",
+    READ_ROLES[Reading.APPROVALS],
+    approvals_waiting,
+)
+
+
+def escalations_waiting(db: Session, user: User) -> int:
+    """The open escalations owned by one of `user`'s roles (R16)."""
+    return escalations.escalations(
+        db,
+        open_=True,
+        kind=None,
+        ticket_id=None,
+        owner_role=None,
+        owner_roles=user.roles,
+        limit=1,
+        offset=0,
+    )[1]
+
+
+ESCALATIONS = Section(
+    "escalations",
+    _("Escalations"),
+    f"{PREFIX}/escalations",
+    READ_ROLES[Reading.ESCALATIONS],
+    escalations_waiting,
+)
+SECTIONS = (DISPATCH, JOBS, CALL_IN, TICKETS, APPROVALS, ESCALATIONS)
 """In the navigation's order."""
 STARTS = ((Role.DISPATCHER, DISPATCH), (Role.TECHNICIAN, JOBS))
 """Where a role's day starts; every other role's at the tickets."""
@@ -138,6 +182,9 @@ def render(
     def label(table: dict[Any, str], code: str | None) -> str:
         return t(table[code]) if code in table else (code or "")
 
+    navigation = [s for s in SECTIONS if user is not None and opens(user, s)]
+    fragment = template.rsplit("/", 1)[-1].startswith("_")  # swapped into a page: no navigation
+
     values = {
         "lang": lang,
         "html_lang": HTML_LANG[lang],
@@ -147,7 +194,8 @@ def render(
         "csrf": getattr(request.state, "csrf", None),
         "csrf_field": CSRF_FIELD,
         "csrf_header": CSRF_HEADER,
-        "navigation": [s for s in SECTIONS if user is not None and opens(user, s)],
+        "navigation": navigation,
+        "nav_counts": {} if fragment else waiting_in(app, user, navigation),
         "here": quote(request.url.path + (f"?{request.url.query}" if request.url.query else "")),
         "when": when,
         "duration": lambda amount: duration(amount, t),
@@ -159,6 +207,19 @@ def render(
     return TEMPLATES.TemplateResponse(
         request, template, values, status_code=status_code, headers=PAGE_HEADERS | (headers or {})
     )
+
+
+def waiting_in(app: Services, user: User | None, navigation: list[Section]) -> dict[str, int]:
+    """The navigation's counts: what waits for `user` in each section that counts; none while
+    the database is out (the page says what went wrong, not the counts)."""
+    counted = [section for section in navigation if section.waiting is not None]
+    if user is None or not counted:
+        return {}
+    try:
+        with app.session() as db:
+            return {s.key: s.waiting(db, user) for s in counted if s.waiting is not None}
+    except OUTAGES:
+        return {}
 
 
 def duration(amount: timedelta, t: Callable[..., str]) -> str:

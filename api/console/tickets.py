@@ -164,7 +164,7 @@ def _ticket_context(
             "price_list": parts.find_parts(
                 db, q=None, active=True, in_stock=None, limit=PRICE_LIST_SIZE, offset=0
             )[0]
-            if Action.RESOLVE in steps
+            if forms.PRICED.intersection(steps)
             else [],
             "payment_methods": app.policy.billing.payment_methods,
             "workflow_url": (

@@ -3,20 +3,16 @@ ticket carries on with the decision."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
+from api import approval_commands
 from api.deps import CurrentUser, ServicesDep, SessionDep, reader
 from api.params import Limit, Offset
 from api.schemas.approvals import ApprovalPublic, DecisionBody
-from api.workflow_answers import in_time, refused, unavailable
-from models.approvals import DECIDE_UPDATE, Approval, ApprovalKind, ApprovalStatus, DecisionRequest
-from models.refusals import CONFLICT, NOT_FOUND, Refused
+from models.approvals import ApprovalKind, ApprovalStatus
+from models.refusals import NOT_FOUND, Refused
 from models.roles import Reading
 from models.tables import User
 from store import approvals
@@ -24,7 +20,6 @@ from store import approvals
 router = APIRouter(prefix="/approvals", tags=["approvals"])
 ApprovalId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
 Reader = Annotated[User, Depends(reader(Reading.APPROVALS))]
-DECISION_TIMEOUT = timedelta(seconds=30)
 
 
 @router.get("", response_model=list[ApprovalPublic])
@@ -77,30 +72,6 @@ async def decide(
     """Approve or reject: only the roles the approval names (its band's, and those it went up
     the chain to), never the person who asked for it, once. The ticket carries on with the
     decision (parts issued, the invoice released, a discount granted or refused)."""
-
-    def find() -> str | None:
-        with app.session() as db:
-            row = approvals.approval(db, approval_id)
-            return row.workflow_id if row else None
-
-    workflow_id = await run_in_threadpool(find)
-    if workflow_id is None:
-        raise Refused(NOT_FOUND, f"no approval '{approval_id}'")
-    request = DecisionRequest(approval_id, user.username, user.roles, body.approve, body.reason)
-    handle = app.temporal.get_workflow_handle(workflow_id)
-    try:
-        decided = await in_time(
-            handle.execute_update(
-                DECIDE_UPDATE, request, result_type=Approval, rpc_timeout=DECISION_TIMEOUT
-            ),
-            "approval",
-        )
-    except WorkflowUpdateFailedError as failure:
-        refused(failure, "approval")
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise Refused(
-                CONFLICT, f"approval '{approval_id}' belongs to a ticket that has ended"
-            ) from error
-        unavailable(error)
-    return ApprovalPublic.from_record(decided)
+    return ApprovalPublic.from_record(
+        await approval_commands.decide(app, approval_id, user, body.approve, body.reason)
+    )

@@ -3,26 +3,20 @@ its owner acknowledges it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
+from api import escalation_commands
 from api.deps import CurrentUser, ServicesDep, SessionDep, reader
 from api.params import Limit, Offset
 from api.schemas.escalations import AcknowledgeBody, EscalationPublic
-from api.workflow_answers import refused, unavailable
-from models.escalation import ACKNOWLEDGE_UPDATE, AcknowledgeRequest, Escalation, EscalationKind
-from models.refusals import CONFLICT, NOT_FOUND, Refused
+from models.escalation import EscalationKind
 from models.roles import Reading, Role
 from models.tables import User
 from store import escalations
 
 router = APIRouter(prefix="/escalations", tags=["escalations"])
-ACKNOWLEDGE_TIMEOUT = timedelta(seconds=30)
 
 
 @router.get("", response_model=list[EscalationPublic])
@@ -62,28 +56,7 @@ async def acknowledge(
 ) -> EscalationPublic:
     """Acknowledged by one of its owners (or a director or admin); a second acknowledgement
     changes nothing and answers the first."""
-
-    def find() -> str | None:
-        with app.session() as db:
-            row = escalations.escalation(db, escalation_id)
-            return row.workflow_id if row else None
-
-    workflow_id = await run_in_threadpool(find)
-    if workflow_id is None:
-        raise Refused(NOT_FOUND, f"no escalation '{escalation_id}'")
-    request = AcknowledgeRequest(
-        escalation_id, user.username, user.roles, body.note if body else None
+    acknowledged = await escalation_commands.acknowledge(
+        app, escalation_id, user, body.note if body else None
     )
-    try:
-        acknowledged = await app.temporal.get_workflow_handle(workflow_id).execute_update(
-            ACKNOWLEDGE_UPDATE, request, result_type=Escalation, rpc_timeout=ACKNOWLEDGE_TIMEOUT
-        )
-    except WorkflowUpdateFailedError as failure:
-        refused(failure, "escalation")
-    except RPCError as error:
-        if error.status == RPCStatusCode.NOT_FOUND:
-            raise Refused(
-                CONFLICT, f"escalation '{escalation_id}' belongs to a workflow that has ended"
-            ) from error
-        unavailable(error)
     return EscalationPublic.model_validate(acknowledged, from_attributes=True)

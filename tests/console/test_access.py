@@ -6,7 +6,8 @@ stays bearer-only, and no console route is in its OpenAPI schema.
 
 The table is written here from the issue, not read from models/roles.py: clerks call in;
 dispatchers dispatch from the board (directors and admin too); technicians have their jobs;
-every role reads tickets."""
+every role reads tickets; all but technicians and sales read the approvals, all but
+technicians and accountants the escalations."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ PAGES = {
     "/console/dispatch": {"dispatcher", "director", "admin"},
     "/console/dispatch/board": {"dispatcher", "director", "admin"},
     "/console/jobs": {"technician"},
+    "/console/approvals": EVERYONE - {"technician", "sales"},
+    "/console/escalations": EVERYONE - {"technician", "accountant"},
 }
 HOME = {"dispatcher": "/console/dispatch", "technician": "/console/jobs"}
 

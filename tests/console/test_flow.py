@@ -10,43 +10,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from playwright.async_api import Browser, Page, ViewportSize, expect
+from playwright.async_api import Browser, expect
 
 from tests.api.conftest import Api
-from tests.console.conftest import DESK, PHONE, fits, sign_in
-
-FUSE = {
-    "part_no": "FUSE-5A",
-    "name": "Fuse 5A",
-    "unit_cost": "2.00",
-    "list_price": "12.50",
-    "stock_on_hand": 10,
-}
-OFFICE = ZoneInfo("Asia/Shanghai")  # the shipped policy's office calendar
-
-
-async def new_page(browser: Browser, screen: ViewportSize, errors: list[str]) -> Page:
-    """A page in English; what its scripts report as errors (a script or style the page's
-    policy refused, a failed request) goes to `errors`."""
-    page = await browser.new_page(viewport=screen, locale="en-US")
-    page.on("console", lambda note: errors.append(note.text) if note.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page
-
-
-async def sign(page: Page) -> None:
-    """Draws a signature on the pad, as a finger would."""
-    pad = page.locator("canvas[data-signature-pad]")
-    box = await pad.bounding_box()
-    assert box is not None
-    x, y = box["x"] + 20, box["y"] + box["height"] / 2
-    await page.mouse.move(x, y)
-    await page.mouse.down()
-    for step in range(1, 12):
-        await page.mouse.move(x + step * 20, y + (12 if step % 2 else -12))
-    await page.mouse.up()
+from tests.console.conftest import DESK, FUSE, OFFICE, PHONE, fits, new_page, sign, sign_in
 
 
 async def test_a_paid_on_site_ticket_goes_from_call_in_to_closed_by_clicking(
@@ -115,7 +83,7 @@ async def test_a_paid_on_site_ticket_goes_from_call_in_to_closed_by_clicking(
     await resolve.get_by_label("Labour (minutes)").fill("30")
     await resolve.get_by_label("Part", exact=True).select_option("FUSE-5A")
     await resolve.get_by_label("Customer's name as signed").fill("Li Lei")
-    await sign(technician)
+    await sign(technician, resolve)
     await fits(technician)
     await resolve.get_by_role("button", name="Confirm: Resolve").click()
     await expect(technician.locator(".page-head .badge")).to_have_text("Resolved")

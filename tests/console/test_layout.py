@@ -28,6 +28,8 @@ async def test_every_page_fits_a_phone_and_a_desk(api: Api, browser: Browser) ->
         for path in (
             "/console/dispatch",
             "/console/tickets",
+            "/console/approvals",
+            "/console/escalations",
             f"/console/tickets/{waiting['id']}?open=dispatch",
             "/console/no-such-page",
         ):
