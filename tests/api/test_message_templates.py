@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 
 from activities.customer_messages import SAMPLE, TEMPLATES, render, untranslated
+from activities.documents import LABELS, TITLES
+from api.routes.status import PAGE_LABELS, STATUS_LABELS, STEP_LABELS
 from models.messages import Language, Milestone
 from tests.api.conftest import Api
 
@@ -25,6 +27,12 @@ def test_the_chinese_catalogue_translates_every_text_and_keeps_its_blanks() -> N
         blanks = {name for part in TEMPLATES[milestone] for name in BLANK.findall(part)}
         for name in blanks:
             assert f"<{name}>" in chinese.subject + chinese.body, (milestone, name)
+
+
+def test_the_chinese_catalogue_translates_every_document_and_status_page_label() -> None:
+    # Issue 14: the PDFs and the customer's status page are in their language too.
+    labels = [*TITLES.values(), *LABELS, *STATUS_LABELS.values(), *STEP_LABELS.values()]
+    assert untranslated(Language.ZH, [*labels, *PAGE_LABELS]) == []
 
 
 async def test_staff_preview_each_message_in_each_language(api: Api) -> None:
