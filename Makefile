@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.lifecycle
 	$(BIN)/python -m bench.worktime
 	$(BIN)/python -m bench.kpis
+	$(BIN)/python -m bench.console
 
 # Needs only a venv (made if missing) and the package index, not the installed lock.
 lock:

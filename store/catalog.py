@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, or_, text, update
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
@@ -427,8 +427,27 @@ def find_contracts(
         query = query.where(col(ContractRecord.starts_on) <= active_on).where(
             col(ContractRecord.ends_on) >= active_on
         )
-    order = [col(ContractRecord.starts_on).desc(), col(ContractRecord.id).desc()]
-    return page(session, query, order, limit, offset)
+    return page(session, query, CONTRACT_ORDER, limit, offset)
+
+
+CONTRACT_ORDER = (col(ContractRecord.starts_on).desc(), col(ContractRecord.id).desc())
+"""The latest start first."""
+
+
+def contracts_running(
+    session: Session, first: date, last: date, limit: int
+) -> tuple[list[ContractRecord], int]:
+    """The contracts running some day from `first` to `last` — started by `last`, neither
+    ended nor terminated before `first` (R31) — the latest start first (up to `limit`), and
+    how many there are."""
+    query = select(ContractRecord).where(
+        col(ContractRecord.starts_on) <= last,
+        col(ContractRecord.ends_on) >= first,
+        or_(
+            col(ContractRecord.terminated_on).is_(None), col(ContractRecord.terminated_on) >= first
+        ),
+    )
+    return page(session, query, CONTRACT_ORDER, limit, 0)
 
 
 def contact(

@@ -11,12 +11,13 @@ never overwrites a newer state.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, insert, update
+from sqlalchemy import and_, exists, insert, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -162,20 +163,64 @@ ASSIGNED_WORK = (
 """A technician's open jobs: assigned to them and not yet resolved."""
 
 
+def _open_work(technicians: list[str]) -> Any:
+    """The tickets assigned to one of `technicians` that are still theirs to work on
+    (ASSIGNED_WORK)."""
+    return and_(
+        col(TicketRecord.technician).in_(technicians),
+        col(TicketRecord.status).in_([s.value for s in ASSIGNED_WORK]),
+    )
+
+
+JOB_ORDER = (col(TicketRecord.created_at), col(TicketRecord.number))
+"""Open jobs, the oldest call first."""
+
+
 def open_jobs(db: Session, technicians: Iterable[str]) -> dict[str, list[TicketRecord]]:
-    """Each technician's open jobs (ASSIGNED_WORK), by their arrival deadline (the oldest
-    call first where none is left to keep)."""
+    """Each technician's open jobs (ASSIGNED_WORK), the oldest call first."""
     found: dict[str, list[TicketRecord]] = {username: [] for username in technicians}
     if found:
-        rows = db.exec(
-            select(TicketRecord)
-            .where(col(TicketRecord.technician).in_(list(found)))
-            .where(col(TicketRecord.status).in_([s.value for s in ASSIGNED_WORK]))
-            .order_by(col(TicketRecord.created_at), col(TicketRecord.number))
-        ).all()
-        for row in rows:
+        query = select(TicketRecord).where(_open_work(list(found))).order_by(*JOB_ORDER)
+        for row in db.exec(query).all():
             found[str(row.technician)].append(row)
     return found
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """An open job as a list of a technician's jobs shows it."""
+
+    id: str
+    number: str
+    status: str
+
+
+def open_job_lines(db: Session, technicians: Iterable[str]) -> dict[str, list[JobLine]]:
+    """`open_jobs` as lines: only what the dispatch board shows of each, read without the
+    tickets' JSON columns (the board reads hundreds of them every 15 s)."""
+    found: dict[str, list[JobLine]] = {username: [] for username in technicians}
+    if found:
+        line = (
+            col(TicketRecord.technician),
+            col(TicketRecord.id),
+            col(TicketRecord.number),
+            col(TicketRecord.status),
+        )
+        query = core_select(*line).where(_open_work(list(found))).order_by(*JOB_ORDER)
+        for technician, ticket_id, number, status in db.connection().execute(query):
+            found[str(technician)].append(JobLine(ticket_id, number, status))
+    return found
+
+
+def awaiting_payment(db: Session, *, limit: int) -> tuple[list[TicketRecord], int]:
+    """R21: the resolved tickets whose invoice has a balance left, resolved longest ago first
+    (up to `limit`), and how many there are in all."""
+    query = select(TicketRecord).where(
+        col(TicketRecord.status) == Status.RESOLVED.value,
+        col(TicketRecord.invoice).is_not(None),
+        col(TicketRecord.amount_paid) < col(TicketRecord.amount_due),
+    )
+    return page(db, query, [col(TicketRecord.resolved_at), col(TicketRecord.seq)], limit, 0)
 
 
 def timeline(db: Session, ticket_id: str) -> list[TimelineRecord]:

@@ -7,7 +7,11 @@ Chinese and English, served by the same app under `/console`.
 - `i18n`, `labels`: the languages and the words for the product's codes;
 - one module per page group: `calls` (call-in), `tickets` (list and ticket page, steps,
   documents), `dispatch` (the board), `jobs` (a technician's day), `approvals` and
-  `escalations` (the queues of approvals to decide and escalations to acknowledge);
+  `escalations` (the queues of approvals to decide and escalations to acknowledge), `payments`
+  (the invoices waiting for a payment), `photos` (a ticket's photos and files, attached from
+  its page); `contracts` (the month's calendar of every contract's events), `admin` (the
+  users, and the policy in force); `reports` (the KPIs with `charts`' SVG bar charts, the day's
+  reports to confirm, review and sign, a technician's monthly appraisal);
 - templates in `api/templates/console/`, static files (HTMX, the style sheet, the signature
   pad) in `api/static/`, served at `/console/static/`.
 
@@ -24,7 +28,20 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.console import approvals, auth, calls, dispatch, escalations, jobs, tickets
+from api.console import (
+    admin,
+    approvals,
+    auth,
+    calls,
+    contracts,
+    dispatch,
+    escalations,
+    jobs,
+    payments,
+    photos,
+    reports,
+    tickets,
+)
 from api.console.i18n import language_of, translator
 from api.console.pages import PREFIX, UNKNOWN_PAGE, Problem, console_router, error_page
 
@@ -37,6 +54,12 @@ ROUTERS = (
     jobs.router,
     approvals.router,
     escalations.router,
+    payments.router,
+    reports.router,
+    photos.router,
+    photos.uploads,
+    contracts.router,
+    admin.router,
 )
 fallback = console_router()
 

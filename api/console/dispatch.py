@@ -8,6 +8,7 @@ in words on the board."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,7 +19,15 @@ from fastapi.responses import RedirectResponse
 from api import ticket_commands
 from api.console.auth import ConsoleUser, Poster
 from api.console.i18n import language_of, translator
-from api.console.pages import DISPATCH, Problem, console_router, deadline_of, render, require
+from api.console.pages import (
+    DISPATCH,
+    Deadline,
+    Problem,
+    console_router,
+    deadline_of,
+    render,
+    require,
+)
 from api.console.tickets import step_problem
 from api.deps import Services, ServicesDep
 from api.errors import status_of
@@ -26,16 +35,28 @@ from api.routes.tickets import read_ticket
 from models.lifecycle import Action, Status
 from models.refusals import Refused
 from models.roles import branch_scope, branch_scoped
-from models.tables import User
+from models.tables import TicketRecord, User
 from models.worktime import local
 from store import sites, tickets
 
 router = console_router()
-BOARD_SIZE = 100
-"""Tickets a column of the board shows."""
+BOARD_SIZE = 50
+"""Tickets a column of the board shows: the first in the dispatch order; the column's count
+says how many there are in all."""
+JOBS_SHOWN = 8
+"""Open jobs listed under a technician (the count says how many they have)."""
 REFRESH_SECONDS = 15
 ORDER = tickets.Order.DISPATCH
 """R14: carried-over tickets first, then first come, first served."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of tickets on the board: the first BOARD_SIZE, with their deadlines, and how
+    many there are in all."""
+
+    cards: list[tuple[TicketRecord, Deadline | None]]
+    total: int
 
 
 def _board(app: Services, user: User) -> dict[str, Any]:
@@ -45,22 +66,24 @@ def _board(app: Services, user: User) -> dict[str, Any]:
     branch = branch_scope(user.roles, user.branch, None) if branch_scoped(user.roles) else None
     with app.session() as db:
 
-        def column(status: Status) -> list[Any]:
-            rows, _total = tickets.tickets(
+        def column(status: Status) -> Column:
+            rows, total = tickets.tickets(
                 db, status=status, branch=branch, order=ORDER, limit=BOARD_SIZE, offset=0
             )
-            return [(row, deadline_of(app, row, now)) for row in rows]
+            return Column([(row, deadline_of(app, row, now)) for row in rows], total)
 
         today = local(now, app.policy.office_timezone).date()
         technicians = sites.technicians(db, None, None, today)
-        jobs = tickets.open_jobs(db, [card.user.username for card in technicians])
+        jobs = tickets.open_job_lines(db, [card.user.username for card in technicians])
         return {
             "active": DISPATCH.key,
             "waiting": column(Status.REGISTERED),
             "dispatched": column(Status.DISPATCHED),
             "technicians": [(card, jobs[card.user.username]) for card in technicians],
+            "names": {c.user.username: c.user.full_name or c.user.username for c in technicians},
             "refreshed_at": now,
             "refresh_seconds": REFRESH_SECONDS,
+            "jobs_shown": JOBS_SHOWN,
             "today": today,
         }
 

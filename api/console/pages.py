@@ -29,7 +29,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from temporalio.service import RPCError
 
-from api.console import labels
+from api.console import labels, report_steps
 from api.console.i18n import HTML_LANG, LANGUAGES, _, language_of, translator
 from api.deps import Services
 from api.errors import TEMPORAL_CONNECT_FAILED, status_of
@@ -39,7 +39,7 @@ from models.lifecycle import BEFORE_ARRIVAL, Action
 from models.refusals import FORBIDDEN, INVALID_PAYLOAD, NOT_FOUND, Refused
 from models.roles import ACTION_ROLES, CALL_IN_ROLES, READ_ROLES, Reading, Role
 from models.tables import TicketRecord, User
-from store import approvals, escalations
+from store import approvals, escalations, tickets
 from store.files import FilesUnavailable
 
 log = logging.getLogger("aftersales.console")
@@ -84,6 +84,8 @@ DISPATCH = Section(
     "dispatch", _("Dispatch board"), f"{PREFIX}/dispatch", ACTION_ROLES[Action.DISPATCH]
 )
 JOBS = Section("jobs", _("My jobs"), f"{PREFIX}/jobs", frozenset({Role.TECHNICIAN}))
+CONTRACTS = Section("contracts", _("Contracts"), f"{PREFIX}/contracts", READ_ROLES[Reading.CATALOG])
+ADMIN = Section("admin", _("Admin"), f"{PREFIX}/admin/users", frozenset({Role.ADMIN}))
 
 
 def approvals_waiting(db: Session, user: User) -> int:
@@ -124,7 +126,41 @@ ESCALATIONS = Section(
     READ_ROLES[Reading.ESCALATIONS],
     escalations_waiting,
 )
-SECTIONS = (DISPATCH, JOBS, CALL_IN, TICKETS, APPROVALS, ESCALATIONS)
+
+
+def payments_waiting(db: Session, user: User) -> int:
+    """The invoiced tickets with a balance left (R21): the accountants' work."""
+    return tickets.awaiting_payment(db, limit=0)[1]
+
+
+PAYMENTS = Section(
+    "payments",
+    _("Payments"),
+    f"{PREFIX}/payments",
+    ACTION_ROLES[Action.RECORD_PAYMENT],
+    payments_waiting,
+)
+
+
+REPORTS = Section(
+    "reports",
+    _("Reports"),
+    f"{PREFIX}/reports",
+    READ_ROLES[Reading.REPORTS] | {Role.TECHNICIAN},
+    report_steps.waiting_steps,
+)
+SECTIONS = (
+    DISPATCH,
+    JOBS,
+    CALL_IN,
+    TICKETS,
+    APPROVALS,
+    ESCALATIONS,
+    PAYMENTS,
+    REPORTS,
+    CONTRACTS,
+    ADMIN,
+)
 """In the navigation's order."""
 STARTS = ((Role.DISPATCHER, DISPATCH), (Role.TECHNICIAN, JOBS))
 """Where a role's day starts; every other role's at the tickets."""

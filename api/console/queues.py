@@ -74,18 +74,22 @@ async def decided(
     """`body` checked by `schema` and given to `command`; then the queue saying `done`, or,
     refused, the queue with the reason."""
     try:
-        try:
-            checked = schema.model_validate(body)
-        except ValidationError as invalid:
-            errors = field_errors(invalid)
-            raise Refused(INVALID_PAYLOAD, "invalid request", errors=errors) from None
-        await command(checked)
+        await command(checked(schema, body))
     except Refused as refused:
         problem = problem_of(refused, translator(language_of(request)))
         return await show_queue(
             request, app, user, queue, problem=problem, status_code=status_of(refused)
         )
     return RedirectResponse(f"{queue.section.href}?done={done}", status_code=303)
+
+
+def checked(schema: type[BaseModel], body: dict[str, Any]) -> Any:
+    """`body` as the JSON API's `schema` takes it; refused (422, the fields named) if it is
+    not valid."""
+    try:
+        return schema.model_validate(body)
+    except ValidationError as invalid:
+        raise Refused(INVALID_PAYLOAD, "invalid request", errors=field_errors(invalid)) from None
 
 
 def text_of(value: Any) -> str | None:

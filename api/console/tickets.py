@@ -17,7 +17,7 @@ from fastapi import Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 
-from api import ticket_commands
+from api import attachment_commands, ticket_commands
 from api.console import forms, labels
 from api.console.auth import ConsoleUser, Poster
 from api.console.i18n import language_of, translator
@@ -44,7 +44,7 @@ from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
 from models.roles import READ_ROLES, Reading, branch_scope, branch_scoped
 from models.tables import User
 from models.worktime import local
-from store import parts, sites, tickets, users, workshop
+from store import attachments, parts, sites, tickets, users, workshop
 
 router = console_router()
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -52,6 +52,8 @@ PAGE_SIZE = 50
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,29}[0-9]$")
 PRICE_LIST_SIZE = 500
 STATUSES = [status.value for status in Status]
+ADDED = "photo"
+"""The ticket page's `done` after a file was attached (`api/console/photos.py`)."""
 
 
 @router.get("/tickets")
@@ -131,7 +133,7 @@ async def show_ticket(
         "problem": problem,
         "open_form": open_form if open_form in steps else None,
         "values": values or {},
-        "done": done if done in labels.STEPS else None,
+        "done": done if done in labels.STEPS or done == ADDED else None,
         "idempotency_key": uuid.uuid4().hex,
     }
     return render(request, "console/ticket.html", context, status_code)
@@ -156,6 +158,10 @@ def _ticket_context(
             "steps": steps,
             "timeline": tickets.timeline(db, ticket.id),
             "payments": workshop.payments(db, ticket.id) if reads_payments else None,
+            "attachments": attachment_commands.visible(attachments.of_ticket(db, ticket.id), user)
+            if attachment_commands.may_read(user)
+            else None,
+            "may_attach": attachment_commands.may_attach(user),
             "documents": [kind for kind in papers.available() if may_read(user, kind)],
             "technician_name": users.full_name(db, ticket.technician),
             "technicians": sites.technicians(db, None, None, today)

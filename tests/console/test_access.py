@@ -7,7 +7,7 @@ stays bearer-only, and no console route is in its OpenAPI schema.
 The table is written here from the issue, not read from models/roles.py: clerks call in;
 dispatchers dispatch from the board (directors and admin too); technicians have their jobs;
 every role reads tickets; all but technicians and sales read the approvals, all but
-technicians and accountants the escalations."""
+technicians and accountants the escalations; accountants (and admin) record payments."""
 
 from __future__ import annotations
 
@@ -30,6 +30,10 @@ PAGES = {
     "/console/jobs": {"technician"},
     "/console/approvals": EVERYONE - {"technician", "sales"},
     "/console/escalations": EVERYONE - {"technician", "accountant"},
+    "/console/payments": {"accountant", "admin"},
+    "/console/contracts": EVERYONE - {"technician", "vp", "storekeeper"},
+    "/console/admin/users": {"admin"},
+    "/console/admin/policy": {"admin"},
 }
 HOME = {"dispatcher": "/console/dispatch", "technician": "/console/jobs"}
 

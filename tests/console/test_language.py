@@ -72,7 +72,7 @@ async def test_switching_to_chinese_shows_chinese_labels(api: Api, browser: Brow
     await expect(page).to_have_url(f"{api.base_url}/console/tickets")
     await expect(page.get_by_role("heading", level=1)).to_have_text("工单")
     nav = page.get_by_role("navigation", name="主导航")
-    labels = ["调度看板", "来电登记", "工单", "审批", "升级事项"]
+    labels = ["调度看板", "来电登记", "工单", "审批", "升级事项", "收款", "报表", "合同", "管理员"]
     await expect(nav.get_by_role("link")).to_have_text(labels)
     await expect(page.get_by_role("button", name="退出登录")).to_be_visible()
     await expect(page.get_by_role("button", name="搜索")).to_be_visible()

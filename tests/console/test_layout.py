@@ -30,6 +30,7 @@ async def test_every_page_fits_a_phone_and_a_desk(api: Api, browser: Browser) ->
             "/console/tickets",
             "/console/approvals",
             "/console/escalations",
+            "/console/payments",
             f"/console/tickets/{waiting['id']}?open=dispatch",
             "/console/no-such-page",
         ):
