@@ -28,7 +28,6 @@ app.add_typer(notify_app, name="notify")
 
 def _settings() -> Settings:
     use_packaged_zone_rules()
-    configure_logging()
     try:
         settings = Settings()
     except ValidationError as invalid:
@@ -38,6 +37,7 @@ def _settings() -> Settings:
             message = error["msg"].removeprefix("Value error, ")
             typer.echo(f"error: bad setting {where}: {message}", err=True)
         raise typer.Exit(2) from None
+    configure_logging(log_format=settings.log_format)
     try:
         load_policy(settings.policy_file)
     except PolicyError as bad:
@@ -70,7 +70,8 @@ def api() -> None:
 
     settings = _settings()
     apply_migrations(make_engine(settings.resolved_database_url))
-    server(create_app(settings), settings.api_host, settings.api_port).run()
+    app = create_app(settings)
+    server(app, settings.api_host, settings.api_port, settings.log_format).run()
 
 
 @app.command()

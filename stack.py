@@ -163,6 +163,12 @@ def run_stack(settings: Settings) -> int:
                 " include cross-origin credentials; docs/deployment.md)",
                 flush=True,
             )
+        worker_metrics = settings.worker_metrics_address
+        print(
+            f"[aftersales] metrics      {api_url}/metrics"
+            + (f", worker's: http://{worker_metrics}/metrics" if worker_metrics else ""),
+            flush=True,
+        )
         print(f"[aftersales] data in      {settings.data_dir.resolve()}", flush=True)
         print("[aftersales] running; Ctrl-C stops everything", flush=True)
         while not stack.stopping:

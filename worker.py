@@ -25,6 +25,7 @@ from temporalio.contrib.pydantic import (
     pydantic_data_converter,
 )
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -36,6 +37,7 @@ from activities.projection import ProjectionActivities
 from activities.reports import ReportActivities
 from activities.stock import StockActivities
 from activities.survey import SurveyActivities
+from activities.ticket_logs import TicketLogs
 from core.codec import codec_from_setting
 from core.config import Settings
 from core.db import make_engine, migrate
@@ -96,9 +98,22 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-async def connect(settings: Settings, *, lazy: bool = False) -> Client:
+def metrics_runtime(address: str) -> Runtime:
+    """An SDK runtime serving the Temporal SDK's own metrics (task latencies, sticky cache,
+    slots, polls) on `address` in Prometheus text format, durations in seconds."""
+    return Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(bind_address=address, durations_as_seconds=True)
+        )
+    )
+
+
+async def connect(
+    settings: Settings, *, lazy: bool = False, runtime: Runtime | None = None
+) -> Client:
     """A client for the configured Temporal server (embedded, cluster or cloud); a lazy one
-    connects on first use, so the API can start before Temporal answers."""
+    connects on first use, so the API can start before Temporal answers. Its workers report
+    to `runtime`'s telemetry (the process's default: none)."""
     tls: TLSConfig | bool = settings.temporal_tls or bool(settings.temporal_api_key)
     if settings.temporal_tls_client_cert and settings.temporal_tls_client_key:
         tls = TLSConfig(
@@ -112,6 +127,7 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
         api_key=settings.temporal_api_key,
         data_converter=data_converter(settings),
         lazy=lazy,
+        runtime=runtime,
     )
 
 
@@ -177,6 +193,7 @@ def build_worker(
         max_concurrent_activities=max_concurrent_activities,
         max_concurrent_local_activities=max_concurrent_activities,
         workflow_runner=sandbox_runner(),
+        interceptors=[TicketLogs()],
     )
 
 
@@ -205,7 +222,10 @@ async def register_search_attributes(client: Client) -> None:
 async def run_worker(settings: Settings) -> None:
     engine = make_engine(settings.resolved_database_url)
     migrate(engine)
-    client = await connect(settings)
+    address = settings.worker_metrics_address
+    client = await connect(settings, runtime=metrics_runtime(address) if address else None)
+    if address:
+        log.info("worker serving the Temporal SDK's metrics on http://%s/metrics", address)
     try:
         await register_search_attributes(client)
     except RPCError as refused:  # e.g. Temporal Cloud, where an operator registers them

@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi_offline import FastAPIOffline
 from temporalio.client import Client
 
-from api import console
-from api.deps import Services
+from api import console, metrics
+from api.deps import Services, ticket_in_path
 from api.errors import document_errors, install_error_handlers
 from api.routes import (
     approvals,
@@ -37,7 +37,7 @@ from api.routes import (
 )
 from core.config import Settings
 from core.db import make_engine
-from core.logs import uvicorn_log_config
+from core.logs import LogFormat, uvicorn_log_config
 from models.policy import Policy, load_policy
 from store.users import bootstrap_admin
 from worker import connect
@@ -74,9 +74,11 @@ def create_app(settings: Settings, temporal: Client | None = None) -> FastAPI:
         lifespan=lifespan,
         max_body_size=settings.max_request_bytes,
         static_url="/static/docs",
+        dependencies=[Depends(ticket_in_path)],
     )
     install_error_handlers(app)
     app.middleware("http")(_docs_stay_home)
+    metrics.install(app)  # outermost: it times the other middleware too
     for module in (
         health,
         auth,
@@ -143,14 +145,14 @@ def _document_policy_values(app: FastAPI, policy: Policy) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def server(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+def server(app: FastAPI, host: str, port: int, log_format: LogFormat = "text") -> uvicorn.Server:
     """The uvicorn server for `app`, as `aftersales api` runs it (and the tests)."""
     return uvicorn.Server(
         uvicorn.Config(
             app,
             host=host,
             port=port,
-            log_config=uvicorn_log_config(),
+            log_config=uvicorn_log_config(log_format),
             timeout_graceful_shutdown=5,
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )

@@ -15,6 +15,7 @@ from temporalio.client import Client
 
 from api.throttle import LoginThrottle
 from core.config import Settings
+from core.logs import TICKET_ID
 from core.security import token_claims
 from models.policy import Policy
 from models.roles import READ_ROLES, Reading, Role, own_tickets_only
@@ -42,6 +43,14 @@ class Services:
 
     def session(self) -> Session:
         return Session(self.engine)
+
+
+async def ticket_in_path(request: Request) -> None:
+    """Log lines written while a route with a `ticket_id` works carry that id (core/logs.py).
+    Async, so it sets the id in the request's own context, where the route runs; that context
+    ends with the request, so nothing is left to reset."""
+    if ticket_id := request.path_params.get("ticket_id"):
+        TICKET_ID.set(ticket_id)
 
 
 def services(request: Request) -> Services:

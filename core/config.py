@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from core.codec import parse_payload_keys
 
 MIN_SECRET_KEY_BYTES = 32
+MIN_METRICS_TOKEN_BYTES = 16
 MIN_PASSWORD_LENGTH = 8  # as for every user (models/values.py Password)
 GENERATE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
 S3_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
@@ -96,6 +97,15 @@ class Settings(BaseSettings):
     # separated; empty: no CORS.
     codec_cors_origins: str = ""
 
+    # Operations (docs/operations.md). `text` or `json`: one JSON object per log line, with
+    # the ticket's id on the lines about one ticket.
+    log_format: Literal["text", "json"] = "text"
+    # Who may read the API's GET /metrics: with a token, whoever sends it as a bearer token;
+    # without one, only a client on this machine (loopback, not through a proxy).
+    metrics_token: SecretStr | None = None
+    # host:port where a worker serves the Temporal SDK's metrics (Prometheus); unset: none.
+    worker_metrics_address: str | None = None
+
     @field_validator("payload_keys")
     @classmethod
     def _check_payload_keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -106,6 +116,29 @@ class Settings(BaseSettings):
         except ValueError as bad:
             raise ValueError(f"AFTERSALES_PAYLOAD_KEYS: {bad}") from None
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_enough_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().encode()) < MIN_METRICS_TOKEN_BYTES:
+            raise ValueError(
+                f"AFTERSALES_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_BYTES} bytes; "
+                f"generate one: {GENERATE_KEY}"
+            )
+        return value
+
+    @field_validator("worker_metrics_address")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if not (value or "").strip():
+            return None
+        assert value is not None
+        host, _, port = value.strip().rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError("AFTERSALES_WORKER_METRICS_ADDRESS is host:port, e.g. 0.0.0.0:9464")
+        return value.strip()
 
     @field_validator("files_url", "files_s3_endpoint_url", "files_s3_region")
     @classmethod

@@ -356,6 +356,8 @@ class NotificationRecord(SQLModel, table=True):
     __tablename__ = "notifications"
     __table_args__ = (
         UniqueConstraint("key", "channel", "recipient", name="uq_notifications_key_recipient"),
+        # The backlog (docs/operations.md): pending rows counted without reading sent ones.
+        Index("ix_notifications_status_created", "status", "created_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

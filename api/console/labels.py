@@ -170,3 +170,26 @@ PAYMENT_METHODS = {
     "transfer": _("Bank transfer"),
     "cheque": _("Cheque"),
 }
+
+SURVEY_STATUSES = {
+    "scheduled": _("To be sent"),
+    "sent": _("Sent, not answered yet"),
+    "answered": _("Answered"),
+    "expired": _("Expired unanswered"),
+}
+SURVEY_ITEMS = {
+    "attitude": _("Attitude"),
+    "skill": _("Skill"),
+    "arrival_time": _("Arrival time"),
+    "promise_keeping": _("Promise kept"),
+}
+"""R23: the card's four items."""
+COMPLAINT_STATUSES = {
+    "open": _("Received"),
+    "triaged": _("Triaged"),
+    "reviewed": _("Reviewed by the VP"),
+    "replied": _("Replied"),
+    "visited": _("Visited"),
+    "closed": _("Closed"),
+}
+SEVERITIES = {"general": _("General"), "serious": _("Serious")}

@@ -75,12 +75,6 @@ BACKLOG_AGES = {
     "3_to_7_days": _("3 to 7 days"),
     "over_7_days": _("Over 7 days"),
 }
-SURVEY_ITEMS = {
-    "attitude": _("Attitude"),
-    "skill": _("Skill"),
-    "arrival_time": _("Arrival time"),
-    "promise_keeping": _("Promise kept"),
-}
 DAY_STATUSES = {
     "drafting": _("Being drafted"),
     "no_work": _("No work that day"),
@@ -228,7 +222,7 @@ def kpi_charts(
         for name, _bound in AGE_BUCKETS
     ]
     satisfaction = [
-        charts.Bar(t(SURVEY_ITEMS[item.name]), mean, "—" if mean is None else f"{mean:.2f}")
+        charts.Bar(t(labels.SURVEY_ITEMS[item.name]), mean, "—" if mean is None else f"{mean:.2f}")
         for item in ITEMS
         for mean in [total.satisfaction.get(item.name)]
     ]
@@ -454,7 +448,7 @@ def appraisal_page(
         appraisal = report_routes.technician_monthly(chosen, asked_month, app, db, user)
         means = appraisal.averages.model_dump()
         bars = [
-            charts.Bar(t(SURVEY_ITEMS[name]), mean, "—" if mean is None else f"{mean:.2f}")
+            charts.Bar(t(labels.SURVEY_ITEMS[name]), mean, "—" if mean is None else f"{mean:.2f}")
             for name, mean in means.items()
         ]
         title = t("Satisfaction per survey item")
@@ -468,7 +462,7 @@ def appraisal_page(
         "technicians": users.users_by_name(db, Role.TECHNICIAN) if appraising else [],
         "appraisal": appraisal,
         "chart": chart,
-        "items": SURVEY_ITEMS,
+        "items": labels.SURVEY_ITEMS,
         "percent": _percent,
     }
     return render(request, "console/appraisal.html", context)

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from fastapi import Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
+from sqlmodel import Session
 
 from api import attachment_commands, ticket_commands
 from api.console import forms, labels
@@ -44,7 +45,7 @@ from models.refusals import CONFLICT, NOT_FOUND, Refused, field_refused
 from models.roles import READ_ROLES, Reading, branch_scope, branch_scoped
 from models.tables import User
 from models.worktime import local
-from store import attachments, parts, sites, tickets, users, workshop
+from store import attachments, complaints, parts, sites, surveys, tickets, users, workshop
 
 router = console_router()
 TicketId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -52,6 +53,7 @@ PAGE_SIZE = 50
 PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,29}[0-9]$")
 PRICE_LIST_SIZE = 500
 STATUSES = [status.value for status in Status]
+COMPLAINTS_SHOWN = 20
 ADDED = "photo"
 """The ticket page's `done` after a file was attached (`api/console/photos.py`)."""
 
@@ -162,6 +164,7 @@ def _ticket_context(
             if attachment_commands.may_read(user)
             else None,
             "may_attach": attachment_commands.may_attach(user),
+            **_survey_and_complaints(db, user, ticket.id),
             "documents": [kind for kind in papers.available() if may_read(user, kind)],
             "technician_name": users.full_name(db, ticket.technician),
             "technicians": sites.technicians(db, None, None, today)
@@ -178,6 +181,28 @@ def _ticket_context(
                 f"{settings.temporal_namespace}/workflows/{ticket_commands.workflow_id(ticket.id)}"
             ),
         }
+
+
+def _survey_and_complaints(db: Session, user: User, ticket_id: str) -> dict[str, Any]:
+    """R22-R26: the ticket's survey card with its answer and its complaints, for the roles
+    that read complaints (the answer may be one); None for the others."""
+    if not attachment_commands.reads_complaints(user):
+        return {"survey_card": None, "complaints": None}
+    found, _total = complaints.complaints(
+        db,
+        status=None,
+        severity=None,
+        repeated=None,
+        visited=None,
+        ticket_id=ticket_id,
+        technician=None,
+        limit=COMPLAINTS_SHOWN,
+        offset=0,
+    )
+    return {
+        "survey_card": next(iter(surveys.of_tickets(db, [ticket_id])), None),
+        "complaints": found,
+    }
 
 
 @router.post("/tickets/{ticket_id}/actions/{action}")
