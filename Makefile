@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.worktime
 	$(BIN)/python -m bench.kpis
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.ticket_list
 
 # Needs only a venv (made if missing) and the package index, not the installed lock.
 lock:

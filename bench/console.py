@@ -22,21 +22,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import random
 import re
 import secrets
 import sqlite3
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -49,6 +46,7 @@ from api.app import create_app
 from api.console.dispatch import BOARD_SIZE
 from api.console.pages import SECTIONS, Section, opens, waiting_in
 from api.deps import Services
+from bench.report import README, write_section
 from core.config import Settings
 from core.db import make_engine, migrate
 from core.security import hash_password
@@ -65,8 +63,6 @@ from models.tables import (
 )
 
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-README = Path(__file__).resolve().parent / "README.md"
-BEGIN, END = "<!-- bench.console: begin -->", "<!-- bench.console: end -->"
 LIMIT_MS = 300
 PASSWORD = "bench-password-1"
 TECHNICIANS = [f"tech{n}" for n in range(40)]
@@ -461,51 +457,6 @@ def table(results: list[Measured]) -> list[str]:
     return lines
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs (nproc), {model}"
-
-
-def commit() -> str:
-    try:
-        found = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return found.stdout.strip()
-
-
-def write_readme(path: Path, lines: list[str], tickets: int, rounds: int, versions: str) -> None:
-    """Puts the table between the section's markers in `path` (the section appended if it has
-    none)."""
-    block = "\n".join(
-        [
-            BEGIN,
-            f"Measured {date.today().isoformat()} at commit {commit()}, on {machine()}; "
-            f"{versions}; {tickets:,} tickets, {rounds} requests of each page:",
-            "",
-            *lines,
-            END,
-        ]
-    )
-    readme = path.read_text() if path.exists() else ""
-    if BEGIN in readme and END in readme:
-        head, rest = readme.split(BEGIN, 1)
-        readme = head + block + rest.split(END, 1)[1]
-    else:
-        readme = readme.rstrip("\n") + "\n\n# bench: Console pages at 10,000 tickets\n\n"
-        readme += block + "\n"
-    path.write_text(readme)
-
-
 async def run(args: argparse.Namespace) -> list[Measured]:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-console-db-") as tmp:
@@ -550,7 +501,8 @@ def main() -> None:
             f"{result.board_waiting} (at most {BOARD_SIZE}); director's counts {result.nav_counts}"
         )
     if not args.no_readme:
-        write_readme(README, lines, args.tickets, args.rounds, args.versions)
+        what = f"{args.versions}; {args.tickets:,} tickets, {args.rounds} requests of each page"
+        write_section("bench.console", "Console pages at 10,000 tickets", what, lines)
         print(f"written to {README}")
 
 

@@ -13,8 +13,11 @@ from tests.api.conftest import Api, call_in_body
 ST = Path(sys.executable).parent / "st"
 EXAMPLES_PER_OPERATION = 25
 # Operations that would end the run's own session: changing the admin's password (its own, or
-# as a reset of user `admin`) retires the token every later request carries.
-EXCLUDED_PATHS = r"/password$"
+# as a reset of user `admin`) retires the token every later request carries. And `/health`,
+# whose documented 503 is its answer when Temporal does not answer within 3 s — which a busy
+# two-core machine under this very fuzzing can make happen (tests/api/test_health.py checks
+# both of its answers).
+EXCLUDED_PATHS = r"/password$|^/health$"
 
 
 async def test_no_generated_request_gets_a_server_error_or_an_undocumented_answer(
