@@ -7,8 +7,9 @@ or SMS gateway has accepted the message; a retried or redelivered activity finds
 `skipped`, or `rejected`) and sends nothing.
 
 Where "exactly once" can become "twice": the outbox and the mail server cannot commit together.
-If the server accepts the message and the worker dies (or the database fails) before the row is
-marked `sent`, the retry finds the row `pending` and sends the message again. The same happens
+If the server accepts the message and the worker dies (or the database stays away longer than
+RECORD_SENT_PATIENCE_SECONDS: a shorter outage is waited out) before the row is marked `sent`,
+the retry finds the row `pending` and sends the message again. The same happens
 when an attempt outlives its start-to-close timeout and Temporal runs the retry alongside it,
 so give these activities a timeout longer than `smtp_timeout_seconds`. Every attempt at an
 email carries the same Message-ID, derived from (key, channel, recipient), so a receiving mail
@@ -37,6 +38,8 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -71,6 +74,11 @@ log = logging.getLogger("aftersales.notify")
 MAX_KEY, MAX_RECIPIENT = 200, 254  # the outbox's column sizes
 PDF = "application/pdf"
 SMS_REJECTED = {400, 422}  # the gateway says this message or number is wrong; others may pass
+# How long a message the server has accepted waits for the database to record it `sent`
+# before the attempt fails (and its retry sends it again): longer than a database restart,
+# well within the activities' start-to-close timeouts (workflows/customer_notices.py).
+RECORD_SENT_PATIENCE_SECONDS = 60.0
+DATABASE_OUTAGES = (OperationalError, InterfaceError, PoolTimeout)
 
 
 class MessageRejected(Exception):
@@ -238,9 +246,31 @@ class NotifyActivities:
             return await asyncio.to_thread(
                 notifications.close_message, self.engine, message, REJECTED, None
             )
-        return await asyncio.to_thread(
-            notifications.close_message, self.engine, message, SENT, utcnow()
-        )
+        return await self._record_sent(message)
+
+    async def _record_sent(self, message: OutgoingMessage) -> str:
+        """Marks an accepted message `sent`, waiting out a database outage of up to
+        RECORD_SENT_PATIENCE_SECONDS: failing at once would make the retry send it again (a
+        PostgreSQL restart under load did, tests/faults/test_postgres_restarted.py)."""
+        sent_at, pause = utcnow(), 0.2
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + RECORD_SENT_PATIENCE_SECONDS
+        while True:
+            try:
+                return await asyncio.to_thread(
+                    notifications.close_message, self.engine, message, SENT, sent_at
+                )
+            except DATABASE_OUTAGES as outage:
+                if loop.time() + pause > deadline:
+                    raise
+                log.warning(
+                    "%r to %s was sent; recording it waits for the database: %s",
+                    message.key,
+                    message.recipient,
+                    outage,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
     @activity.defn
     async def send_message(self, message: OutgoingMessage) -> str:

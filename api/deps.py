@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -10,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from temporalio.client import Client
 
@@ -53,6 +55,9 @@ async def ticket_in_path(request: Request) -> None:
         TICKET_ID.set(ticket_id)
 
 
+log = logging.getLogger("aftersales.api")
+
+
 def services(request: Request) -> Services:
     found: Services = request.app.state.services
     return found
@@ -62,8 +67,16 @@ ServicesDep = Annotated[Services, Depends(services)]
 
 
 def session(app: ServicesDep) -> Iterator[Session]:
-    with Session(app.engine) as db:
+    """The request's session. Closing it never fails the request: a database that went away
+    meanwhile (a restart) has taken the connection with it, and the answer may be sent."""
+    db = Session(app.engine)
+    try:
         yield db
+    finally:
+        try:
+            db.close()
+        except SQLAlchemyError as error:
+            log.warning("closing a request's session: %s", str(error).splitlines()[0])
 
 
 SessionDep = Annotated[Session, Depends(session)]
@@ -94,9 +107,19 @@ def token_user(app: Services, db: Session, token: str | None) -> User | None:
     """The active user a valid token names, at their current token version; None otherwise."""
     claims = token_claims(token, app.signing_key) if token else None
     user = users.find_user(db, claims.username) if claims else None
+    if user is not None:
+        _release(db, user)
     if user is None or claims is None or not user.active or claims.version != user.token_version:
         return None
     return user
+
+
+def _release(db: Session, user: User) -> None:
+    """`user` detached (their columns loaded) and the request's connection back in the pool:
+    a route that then waits on Temporal holds none — otherwise as many such requests as the
+    pool has connections hold them all, while their commands wait for one more."""
+    db.expunge(user)
+    db.rollback()
 
 
 def current_user(

@@ -259,7 +259,12 @@ async def take_step(
 
     def check() -> dict[str, Any]:
         with app.session() as db:
-            signed = with_signature_image(app.files, action, body)
+            try:
+                signed = with_signature_image(app.files, action, body)
+            except Refused:
+                # The status refuses first, whatever the body (a signature's field included).
+                _refuse_status_first(db, ticket_id, action)
+                raise
             return checked_step(db, app.policy, ticket_id, action, signed)
 
     data = await run_in_threadpool(check)
