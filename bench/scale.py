@@ -1,0 +1,199 @@
+"""Many open tickets on the embedded default (issue 16, goal 3): `aftersales dev` as
+`make run` starts it — the Temporal dev server on its SQLite file, one worker, one API — with
+N tickets called in over HTTP and left open, each holding its arrival-deadline timers.
+
+Measured: the call-ins' rate; each process's resident memory (from /proc) before and after,
+and per open ticket; and at that size, as one user, `GET /tickets` filters, one ticket, and
+one step (a dispatch), p50 and p95. Not in `make bench` (10,000 call-ins take minutes on two
+cores); `docs/scaling.md` quotes it. Run with `python -m bench.scale --help`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.report import README, write_section
+
+BIN = Path(sys.executable).parent
+ADMIN_PASSWORD = "bench-admin-secret-1"
+PASSWORD = "bench-password-1"
+STAFF = {"clerk": "clerk", "disp": "dispatcher", "tech": "technician"}
+ZONES = ("urban", "suburban")
+PROBES = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def call_in(n: int) -> dict[str, object]:
+    return {
+        "customer": {"name": f"Customer {n}", "phone": f"139{n:08d}", "address": f"{n} Road"},
+        "zone": ZONES[n % 2],
+        "product": {"model": "TV-55", "serial_no": f"SC-{n}"},
+        "problem": "no picture",
+        "channel": "phone",
+    }
+
+
+def resident_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def children(pid: int) -> dict[str, int]:
+    """The stack's processes by what they run: temporal, worker, api."""
+    found: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            words = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
+            name = "temporal" if "start-dev" in words else words[-2] if words[-1] == "" else ""
+            if name in ("temporal", "worker", "api"):
+                found[name] = int(child)
+    return found
+
+
+def memory(pid: int) -> dict[str, float]:
+    return {name: resident_mib(child) for name, child in sorted(children(pid).items())}
+
+
+async def signed_in(client: httpx.AsyncClient, username: str, password: str) -> None:
+    answer = await client.post("/auth/token", data={"username": username, "password": password})
+    answer.raise_for_status()
+    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+
+
+async def times(
+    client: httpx.AsyncClient, method: str, paths: list[str], **kw: object
+) -> list[float]:
+    taken = []
+    for path in paths:
+        started = time.perf_counter()
+        answer = await client.request(method, path, **kw)  # type: ignore[arg-type]
+        taken.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (path, answer.text[:200])
+    return taken
+
+
+def p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[-1]
+
+
+async def drive(api: str, pid: int, tickets: int, concurrency: int) -> list[str]:
+    lines = []
+    async with httpx.AsyncClient(base_url=api, timeout=60) as admin:
+        await signed_in(admin, "admin", ADMIN_PASSWORD)
+        for username, role in STAFF.items():
+            body = {"username": username, "password": PASSWORD, "roles": [role], "full_name": role}
+            (await admin.post("/users", json=body)).raise_for_status()
+    async with (
+        httpx.AsyncClient(base_url=api, timeout=60) as clerk,
+        httpx.AsyncClient(base_url=api, timeout=60) as dispatcher,
+    ):
+        await signed_in(clerk, "clerk", PASSWORD)
+        await signed_in(dispatcher, "disp", PASSWORD)
+        ids: list[str] = []
+        for n in range(20):  # warm every process up before the first reading
+            ids.append((await clerk.post("/tickets", json=call_in(n))).json()["id"])
+        before = memory(pid)
+        queue = iter(range(20, tickets))
+        started = time.perf_counter()
+
+        async def caller() -> None:
+            for n in queue:
+                answer = await clerk.post("/tickets", json=call_in(n))
+                assert answer.status_code == 201, answer.text[:200]
+                ids.append(answer.json()["id"])
+
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        rate = (tickets - 20) / (time.perf_counter() - started)
+        await asyncio.sleep(10)  # let the worker's projections and notices settle
+        after = memory(pid)
+        lines += [
+            f"{tickets:,} tickets called in at {rate:.1f}/s ({concurrency} at once), left open.",
+            "",
+            "| process | RSS before (20 tickets), MiB | RSS after, MiB | KiB per open ticket |",
+            "| --- | --- | --- | --- |",
+        ]
+        for name in after:
+            grown = (after[name] - before.get(name, 0.0)) * 1024 / (tickets - 20)
+            lines.append(
+                f"| {name} | {before.get(name, 0.0):.0f} | {after[name]:.0f} | {grown:.1f} |"
+            )
+        lists = {
+            "GET /tickets?status=registered": "/tickets?status=registered",
+            "GET /tickets?zone=suburban": "/tickets?zone=suburban",
+            "GET /tickets?order=dispatch": "/tickets?order=dispatch&status=registered",
+            "GET /tickets/{id}": f"/tickets/{ids[len(ids) // 2]}",
+        }
+        lines += ["", "| one user, at that size | p50 ms | p95 ms |", "| --- | --- | --- |"]
+        for name, path in lists.items():
+            taken = await times(dispatcher, "GET", [path] * PROBES)
+            lines.append(f"| {name} | {statistics.median(taken):.1f} | {p95(taken):.1f} |")
+        steps = [f"/tickets/{ticket}/actions/dispatch" for ticket in ids[:PROBES]]
+        taken = await times(dispatcher, "POST", steps, json={"technician": "tech"})
+        lines.append(f"| dispatch (a step) | {statistics.median(taken):.1f} | {p95(taken):.1f} |")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as data:
+        port = free_port()
+        env = {
+            **os.environ,
+            "AFTERSALES_DATA_DIR": data,
+            "AFTERSALES_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "AFTERSALES_API_PORT": str(port),
+            "AFTERSALES_TEMPORAL_PORT": str(free_port()),
+            "AFTERSALES_TEMPORAL_UI_PORT": str(free_port()),
+        }
+        stack = subprocess.Popen(
+            [str(BIN / "aftersales"), "dev"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(data) / "stack.log", "wb"),
+        )
+        api = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(120):
+                try:
+                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(1)
+            lines = asyncio.run(drive(api, stack.pid, args.tickets, args.concurrency))
+        finally:
+            stack.send_signal(signal.SIGTERM)
+            stack.wait(30)
+    print("\n".join(lines))
+    if not args.no_readme:
+        what = "the embedded default (`aftersales dev`: dev server on SQLite, one worker, one API)"
+        write_section("bench.scale", "Open tickets on the embedded default", what, lines)
+        print(f"written to {README}")
+
+
+if __name__ == "__main__":
+    main()
