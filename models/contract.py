@@ -165,9 +165,14 @@ def events(terms: ContractTerms) -> list[ContractEvent]:
     if terms.free_maintenance_until is not None:
         warning = add_months(terms.free_maintenance_until, -terms.sales_warning_months)
         found.append(_event(terms, EventKind.SALES_WARNING, warning))
-    last = terms.terminated_on or terms.ends_on
+    last = last_day(terms)
     kept = {event.key: event for event in found if terms.starts_on <= event.on <= last}
     return sorted(kept.values(), key=lambda event: (event.on, event.kind, event.key))
+
+
+def last_day(terms: ContractTerms) -> date:
+    """R31: the contract's last day: its end, or the day it was terminated."""
+    return terms.terminated_on or terms.ends_on
 
 
 def repair_clock(terms: ContractTerms) -> ServiceClock | None:
@@ -186,7 +191,7 @@ def fires_at(terms: ContractTerms, event: ContractEvent) -> datetime:
 
 def ends_at(terms: ContractTerms) -> datetime:
     """The end of the contract's last day (or of its termination day)."""
-    last = terms.terminated_on or terms.ends_on
+    last = last_day(terms)
     zone = ZoneInfo(terms.calendar.timezone)
     return datetime.combine(last + timedelta(days=1), time(0), zone)
 

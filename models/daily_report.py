@@ -26,6 +26,8 @@ from models.worktime import WorkCalendar
 # branch's report (A8.12: the manager); an admin may do either.
 REVIEWING_ROLES = frozenset({Role.DIRECTOR, Role.ADMIN})
 SIGNING_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+CONFIRMING_ROLES = frozenset({Role.TECHNICIAN}) | REVIEWING_ROLES
+"""R27: the technician confirms their day; a reviewer may confirm on their behalf."""
 # Steps that end a stretch on site.
 LEAVING = frozenset({Action.RESOLVE, Action.CARRY_IN, Action.HOLD, Action.CANCEL})
 

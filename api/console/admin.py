@@ -22,8 +22,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse
 from sqlmodel import Session
 
+from api.console import labels
 from api.console.auth import ConsoleUser, Poster
-from api.console.contracts import WEEKDAYS as WEEKDAY_NAMES
 from api.console.i18n import _, language_of, translator
 from api.console.pages import ADMIN, PREFIX, Problem, console_router, problem_of, render, require
 from api.console.queues import checked, text_of
@@ -201,7 +201,7 @@ def policy_page(
         "policy": policy,
         "year": today.year,
         "calendars": calendars,
-        "weekday_names": dict(zip(WEEKDAYS, WEEKDAY_NAMES, strict=True)),
+        "weekday_names": dict(zip(WEEKDAYS, labels.WEEKDAYS, strict=True)),
         "raw": policy.model_dump_json(indent=2),
     }
     return render(request, "console/policy.html", context)

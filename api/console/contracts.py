@@ -21,13 +21,13 @@ from fastapi import Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from api import contract_commands
+from api.console import labels
 from api.console.auth import ConsoleUser
 from api.console.i18n import _
 from api.console.pages import CONTRACTS, console_router, render, require
 from api.deps import OfficeDay, Services, ServicesDep
-from models.contract import ContractTerms, EventKind
+from models.contract import ContractTerms, EventKind, last_day
 from models.policy import OFFICE_CALENDAR, Policy
-from models.tables import ContractRecord
 from models.worktime import WorkCalendar
 from store import catalog
 from store import contracts as contract_store
@@ -47,7 +47,6 @@ EVENT_KINDS = {
     EventKind.SALES_WARNING: _("Sales warning"),
     ENDS: _("Contract ends"),
 }
-WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
 EVENT_STATUSES = {"upcoming": _("Upcoming"), "done": _("Done"), "missed": _("Missed")}
 
 
@@ -98,12 +97,6 @@ def office_calendar(policy: Policy, first: date) -> WorkCalendar:
     return policy.calendar_near(name, datetime(first.year, first.month, 15))
 
 
-def runs_until(contract: ContractRecord | ContractTerms) -> date:
-    """A contract's last day: its end, or the day it was terminated if earlier (R31)."""
-    ended = contract.terminated_on
-    return min(contract.ends_on, ended) if ended else contract.ends_on
-
-
 def _in_month(
     app: Services, first: date, last: date
 ) -> tuple[list[tuple[ContractTerms, bool]], int]:
@@ -122,7 +115,7 @@ async def _events_of(app: Services, terms: ContractTerms, running: bool) -> list
     """The contract's events as `GET /contracts/{id}/calendar?past=true` answers, and its end."""
     found = await contract_commands.calendar(app.temporal, terms, running, past=True)
     events = [Event(e.kind, e.on, e.status, terms, e.ticket_id) for e in found]
-    return [*events, Event(ENDS, runs_until(terms), None, terms)]
+    return [*events, Event(ENDS, last_day(terms), None, terms)]
 
 
 async def month_events(app: Services, first: date) -> tuple[list[Event], int, int]:
@@ -168,7 +161,7 @@ async def contracts_calendar(
         "previous": shifted(first, -1),
         "next": shifted(first, 1),
         "this_month": shifted(today.replace(day=1), 0),
-        "weekdays": WEEKDAYS,
+        "weekdays": labels.WEEKDAYS,
         "grid": grid,
         "days": days,
         "contracts": sorted(contracts.values(), key=lambda terms: terms.number),

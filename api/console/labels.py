@@ -193,3 +193,6 @@ COMPLAINT_STATUSES = {
     "closed": _("Closed"),
 }
 SEVERITIES = {"general": _("General"), "serious": _("Serious")}
+
+WEEKDAYS = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
+"""Monday first, as the calendars show them."""

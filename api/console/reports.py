@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Literal, cast
 from urllib.parse import urlencode
 
 from fastapi import Depends, Path, Query, Request, Response
@@ -35,11 +35,12 @@ from api.console.i18n import Translate, _, language_of, translator
 from api.console.pages import PREFIX, Section, console_router, duration, opens, render, require
 from api.console.queues import checked, text_of
 from api.console.report_steps import offers, visible_reports
-from api.deps import ServicesDep, SessionDep, office_day
+from api.deps import ServicesDep, SessionDep, office_day, require_roles
 from api.routes import daily_reports as daily_routes
 from api.routes import reports as report_routes
 from api.schemas.daily_reports import ConfirmBody, DailyReportPublic, ReviewBody, SignBody
 from api.schemas.reports import MONTH_PATTERN, GroupKpisPublic, KpiReport, TechnicianMonthly
+from models.daily_report import CONFIRMING_ROLES, REVIEWING_ROLES, SIGNING_ROLES
 from models.kpis import AGE_BUCKETS, ALL, GroupBy, GroupKpis
 from models.roles import APPRAISING_ROLES, READ_ROLES, Reading, Role
 from models.survey import ITEMS
@@ -382,22 +383,15 @@ class DayStep:
 
     route: Callable[..., Awaitable[DailyReportPublic]]
     body: type[BaseModel]
-    admits: Any
-    """The route's `Annotated[User, Depends(check)]`."""
+    roles: frozenset[Role]
+    """Who may take it: the roles the route requires."""
 
 
 STEPS = {
-    "confirm": DayStep(daily_routes.confirm, ConfirmBody, daily_routes.Confirmer),
-    "review": DayStep(daily_routes.review, ReviewBody, daily_routes.Reviewer),
-    "sign": DayStep(daily_routes.sign, SignBody, daily_routes.Signer),
+    "confirm": DayStep(daily_routes.confirm, ConfirmBody, CONFIRMING_ROLES),
+    "review": DayStep(daily_routes.review, ReviewBody, REVIEWING_ROLES),
+    "sign": DayStep(daily_routes.sign, SignBody, SIGNING_ROLES),
 }
-
-
-def _admit(declared: Any, user: User) -> None:
-    """Runs the role check a JSON route declares on `user`, so the console refuses exactly
-    whom the route refuses (403)."""
-    check: Callable[[User], User] = declared.__metadata__[0].dependency
-    check(user)
 
 
 @router.post("/reports/daily/{branch}/{day}/{step}")
@@ -412,7 +406,7 @@ async def take_step(
     """Confirms, reviews or signs through the JSON API's route; then the day's reports saying
     so. A refusal (the route's or the workflow's) is a page saying why."""
     taken = STEPS[step]
-    _admit(taken.admits, user)
+    require_roles(*taken.roles)(user)
     form = await request.form()
     body = {"note": text_of(form.get("note"))}
     if step == "review":

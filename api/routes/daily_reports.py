@@ -20,7 +20,7 @@ from api.schemas.daily_reports import (
     SignBody,
     reports_csv,
 )
-from models.daily_report import REVIEWING_ROLES, SIGNING_ROLES
+from models.daily_report import CONFIRMING_ROLES, REVIEWING_ROLES, SIGNING_ROLES
 from models.refusals import NOT_FOUND, Refused
 from models.roles import Reading, Role, branch_scope
 from models.tables import User
@@ -30,7 +30,7 @@ from workflows.daily_report import DailyReportWorkflow
 router = APIRouter(prefix="/reports/daily", tags=["reports"])
 ReportReader = Annotated[User, Depends(reader(Reading.REPORTS))]
 Technician = Annotated[User, Depends(require_roles(Role.TECHNICIAN))]
-Confirmer = Annotated[User, Depends(require_roles(Role.TECHNICIAN, *REVIEWING_ROLES))]
+Confirmer = Annotated[User, Depends(require_roles(*CONFIRMING_ROLES))]
 Reviewer = Annotated[User, Depends(require_roles(*REVIEWING_ROLES))]
 Signer = Annotated[User, Depends(require_roles(*SIGNING_ROLES))]
 BranchName = Annotated[str, Query(min_length=1, max_length=100)]

@@ -31,6 +31,8 @@ PAGES = {
     "/console/approvals": EVERYONE - {"technician", "sales"},
     "/console/escalations": EVERYONE - {"technician", "accountant"},
     "/console/payments": {"accountant", "admin"},
+    "/console/reports/daily": {"director", "manager", "vp", "admin", "technician"},
+    "/console/reports/appraisal": {"director", "manager", "admin", "technician"},
     "/console/contracts": EVERYONE - {"technician", "vp", "storekeeper"},
     "/console/admin/users": {"admin"},
     "/console/admin/policy": {"admin"},
