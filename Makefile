@@ -49,6 +49,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m compileall -q $(COMPILED)
 	$(BIN)/python -m bench.lifecycle
+	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.worktime
 	$(BIN)/python -m bench.kpis
 	$(BIN)/python -m bench.console

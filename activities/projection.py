@@ -29,4 +29,4 @@ class ProjectionActivities:
         """One step into the read model; older or repeated deliveries change nothing."""
         state = projection.state
         with invalid_data_is_final(f"ticket {state.number}"), self.engine.begin() as db:
-            tickets.project_step(db, state, projection.entry)
+            tickets.project_step(db, state, *projection.earlier, projection.entry)

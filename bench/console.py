@@ -46,7 +46,7 @@ from api.app import create_app
 from api.console.dispatch import BOARD_SIZE
 from api.console.pages import SECTIONS, Section, opens, waiting_in
 from api.deps import Services
-from bench.report import README, write_section
+from bench.report import PERFORMANCE, write_section
 from core.config import Settings
 from core.db import make_engine, migrate
 from core.security import hash_password
@@ -488,7 +488,7 @@ def main() -> None:
         default=DEFAULT_POSTGRES,
         help="a PostgreSQL server (its database is left alone; '' for SQLite only)",
     )
-    parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args()
     use_packaged_zone_rules()  # as every process of the product does (cli.py)
     args.versions = f"SQLite {sqlite3.sqlite_version}"
@@ -503,7 +503,7 @@ def main() -> None:
     if not args.no_readme:
         what = f"{args.versions}; {args.tickets:,} tickets, {args.rounds} requests of each page"
         write_section("bench.console", "Console pages at 10,000 tickets", what, lines)
-        print(f"written to {README}")
+        print(f"written to {PERFORMANCE}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The floor: the barest Temporal workflow with the ticket's shape, for `bench.lifecycle`.
 
-Four updates (the first one sent with the start, by update-with-start) and two no-op regular
-activities awaited from update handlers, then the workflow completes. Nothing else: no
+Five updates (the first one sent with the start, by update-with-start) and two no-op regular
+activities awaited from update handlers (the registration's and the invoice's), then the
+workflow completes. Nothing else: no
 database, no HTTP, no validation. Kept in its own module, importing only the SDK, so that the
 workflow sandbox has little to re-import.
 """
@@ -15,8 +16,8 @@ from temporalio import activity, workflow
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # The steps of one lifecycle, in order; the first is sent with the start.
-STEPS = ("call_in", "dispatch", "arrive", "resolve")
-LAST_STEP = STEPS[-1]
+STEPS = ("call_in", "dispatch", "arrive", "resolve", "record_payment")
+INVOICED_STEP, LAST_STEP = "resolve", STEPS[-1]
 
 
 @dataclass
@@ -45,7 +46,7 @@ async def floor_record_call_in(state: FloorState) -> None:
 
 @activity.defn
 async def floor_record_resolution(state: FloorState) -> None:
-    """No-op, standing for the resolution's write."""
+    """No-op, standing for the invoice's write."""
 
 
 @workflow.defn(name="BenchFloor")
@@ -68,9 +69,10 @@ class FloorWorkflow:
             await workflow.execute_activity(
                 floor_record_call_in, self.state, start_to_close_timeout=ACTIVITY_TIMEOUT
             )
-        elif step.action == LAST_STEP:
+        elif step.action == INVOICED_STEP:
             await workflow.execute_activity(
                 floor_record_resolution, self.state, start_to_close_timeout=ACTIVITY_TIMEOUT
             )
+        elif step.action == LAST_STEP:
             self.state.done = True
         return self.state

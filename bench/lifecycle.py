@@ -1,19 +1,21 @@
 """Lifecycle benchmark: the product's HTTP ticket lifecycle against a bare Temporal floor.
 
 One process, one embedded in-memory Temporal dev server. Two kinds of "unit", each one whole
-lifecycle (call-in, dispatch, arrive, resolve):
+on-site paid lifecycle (call-in, dispatch, arrive, resolve with a fee, payment):
 
-- floor:   `bench.floor.FloorWorkflow` driven by the plain SDK client: update-with-start, three
+- floor:   `bench.floor.FloorWorkflow` driven by the plain SDK client: update-with-start, four
            more updates, two no-op regular activities; the workflow then completes.
-- product: POST /tickets, then the dispatch, arrive and resolve actions over HTTP (httpx)
-           against a real uvicorn serving `api.app.create_app`, with a worker from
-           `worker.build_worker` projecting into a SQLite database in a temp dir.
+- product: POST /tickets, then the dispatch, arrive, resolve (invoiced) and record_payment
+           actions over HTTP (httpx) against a real uvicorn serving `api.app.create_app`, with
+           a worker from `worker.build_worker` projecting into a SQLite database in a temp dir.
 
 Rounds alternate (floor, product, floor, ...) after one warm-up round of each, every round
 running its lifecycles with a bounded concurrency. Printed: lifecycles/s (median over rounds),
-p50/p95 latency of one lifecycle, the product/floor ratio, per-step latencies and CPU time per
-lifecycle. This is a measurement tool: it checks that every lifecycle ends closed, never how
-fast. Run it with `python -m bench.lifecycle --help`.
+p50/p95 latency of one lifecycle, the product/floor ratio, per-step latencies, CPU time per
+lifecycle and the history events of one lifecycle of each kind (the product's ticket, and the
+workflows it started: its survey card, a customer's message held for the morning). This is a
+measurement tool: it checks that every lifecycle ends closed, never how fast. Run it with
+`python -m bench.lifecycle --help`.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.app import KEEP_ALIVE_SECONDS, create_app
+from api.ticket_commands import workflow_id
 from bench.floor import (
     STEPS,
     FloorStart,
@@ -55,15 +58,22 @@ from bench.floor import (
     floor_record_call_in,
     floor_record_resolution,
 )
+from bench.report import write_section
 from core.config import Settings
 from core.db import make_engine, migrate
 from models.roles import Role
 from store.users import create_user
 from worker import DATA_CONVERTER, build_worker, register_search_attributes
+from workflows.survey import survey_workflow_id
 
 BIN = Path(sys.executable).parent
 PASSWORD = "bench-password-1"
-STAFF = {"clerk1": Role.CLERK, "disp1": Role.DISPATCHER, "tech1": Role.TECHNICIAN}
+STAFF = {
+    "clerk1": Role.CLERK,
+    "disp1": Role.DISPATCHER,
+    "tech1": Role.TECHNICIAN,
+    "cash1": Role.ACCOUNTANT,
+}
 TECHNICIAN = "tech1"
 CALL_IN: dict[str, Any] = {
     "customer": {"name": "Li Lei", "phone": "13800000000", "address": "1 Ring Road"},
@@ -72,13 +82,14 @@ CALL_IN: dict[str, Any] = {
     "problem": "no picture",
     "channel": "phone",
 }
-RESOLVE_FREE: dict[str, Any] = {
-    "work_summary": "reseated the signal cable",
-    "labor_minutes": 0,
+RESOLVE_PAID: dict[str, Any] = {
+    "work_summary": "replaced the signal cable",
+    "labor_minutes": 30,  # invoiced: 60.00 at the policy's 120.00 an hour
     "parts": [],
     "customer_signature": "Li Lei",
 }
 HTTP_TIMEOUT = 60.0
+RATIO_GOAL = 0.8  # issue 16
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +119,7 @@ class Floor:
     def __init__(self, client: Client, task_queue: str) -> None:
         self.client = client
         self.task_queue = task_queue
+        self.last_id = ""
 
     async def __call__(self, steps: dict[str, float]) -> None:
         unit_id = uuid.uuid4().hex
@@ -127,11 +139,13 @@ class Floor:
             ("dispatch", "disp1"),
             ("arrive", TECHNICIAN),
             ("resolve", TECHNICIAN),
+            ("record_payment", "cash1"),
         ):
             with timed(steps, action):
                 state = await handle.execute_update(FloorWorkflow.step, FloorStep(action, actor))
         if not state.done or state.seq != len(STEPS):
             raise RuntimeError(f"floor lifecycle ended as {state}")
+        self.last_id = f"bench-floor-{unit_id}"
 
 
 def _expect(answer: httpx.Response, code: int, ticket_status: str) -> dict[str, Any]:
@@ -148,13 +162,21 @@ class Product:
 
     name = "product"
 
-    def __init__(self, clerk: httpx.AsyncClient, disp: httpx.AsyncClient, tech: httpx.AsyncClient):
-        self.clerk, self.disp, self.tech = clerk, disp, tech
+    def __init__(
+        self,
+        clerk: httpx.AsyncClient,
+        disp: httpx.AsyncClient,
+        tech: httpx.AsyncClient,
+        cashier: httpx.AsyncClient,
+    ):
+        self.clerk, self.disp, self.tech, self.cashier = clerk, disp, tech, cashier
+        self.last_id = ""
 
     async def __call__(self, steps: dict[str, float]) -> None:
         with timed(steps, "call_in"):
             answer = await self.clerk.post("/tickets", json=CALL_IN)
-        actions = f"/tickets/{_expect(answer, 201, 'registered')['id']}/actions"
+        ticket_id = _expect(answer, 201, "registered")["id"]
+        actions = f"/tickets/{ticket_id}/actions"
         with timed(steps, "dispatch"):
             answer = await self.disp.post(f"{actions}/dispatch", json={"technician": TECHNICIAN})
         _expect(answer, 200, "dispatched")
@@ -162,8 +184,13 @@ class Product:
             answer = await self.tech.post(f"{actions}/arrive", json={})
         _expect(answer, 200, "on_site")
         with timed(steps, "resolve"):
-            answer = await self.tech.post(f"{actions}/resolve", json=RESOLVE_FREE)
+            answer = await self.tech.post(f"{actions}/resolve", json=RESOLVE_PAID)
+        due = _expect(answer, 200, "resolved")["amount_due"]
+        with timed(steps, "record_payment"):
+            payment = {"amount": due, "method": "cash"}
+            answer = await self.cashier.post(f"{actions}/record_payment", json=payment)
         _expect(answer, 200, "closed")
+        self.last_id = ticket_id
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,6 +428,32 @@ async def product_stack(client: Client, data_dir: Path) -> AsyncIterator[Product
         engine.dispose()
 
 
+async def _events(client: Client, workflow_id: str) -> int:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    return len(history.events)
+
+
+async def events_per_lifecycle(client: Client, floor: Floor, product: Product) -> dict[str, Any]:
+    """History events of the last lifecycle of each kind: the floor's workflow; the product's
+    ticket, its survey card (waiting for its day) and any message it held for the morning."""
+    ticket = product.last_id
+    held = [
+        found.id
+        async for found in client.list_workflows("WorkflowType = 'CustomerMessage'")
+        if found.id.startswith(f"message-notice:{ticket}:")
+    ]
+    product_events = {
+        "ticket": await _events(client, workflow_id(ticket)),
+        "survey": await _events(client, survey_workflow_id(ticket)),
+        "held_messages": sum([await _events(client, message) for message in held]),
+    }
+    return {
+        "floor": await _events(client, floor.last_id),
+        "product": sum(product_events.values()),
+        "product_by_workflow": product_events,
+    }
+
+
 async def still_running(client: Client) -> dict[str, int] | None:
     """Workflows of either kind not completed after the run (visibility is best effort)."""
     try:
@@ -424,6 +477,7 @@ class Options:
     concurrency: int
     warmup: int
     json: bool
+    write: bool
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -443,12 +497,20 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "(default: twice the concurrency, at most --lifecycles; 0 skips it)",
     )
     parser.add_argument("--json", action="store_true", help="also print a JSON summary")
+    parser.add_argument("--no-write", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args(argv)
     for name in ("rounds", "lifecycles", "concurrency"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be at least 1")
     warmup = min(2 * args.concurrency, args.lifecycles) if args.warmup is None else args.warmup
-    return Options(args.rounds, args.lifecycles, args.concurrency, max(0, warmup), args.json)
+    return Options(
+        args.rounds,
+        args.lifecycles,
+        args.concurrency,
+        max(0, warmup),
+        args.json,
+        not args.no_write,
+    )
 
 
 def _ms(value: float | None) -> str:
@@ -527,6 +589,32 @@ def report(
     }
 
 
+def table(summary: dict[str, Any]) -> list[str]:
+    """The figures as docs/performance.md shows them."""
+    f, p, events = summary["floor"], summary["product"], summary["events_per_lifecycle"]
+    ratio = summary["ratio"]["throughput_product_over_floor"]
+    lines = [
+        "| kind | lifecycles/s | lifecycle p50 ms | CPU ms per lifecycle: process / server "
+        "| history events |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, fig, count in (("floor", f, events["floor"]), ("product", p, events["product"])):
+        cpu = fig["cpu_ms_per_lifecycle"]
+        server = "n/a" if cpu["temporal_server"] is None else f"{cpu['temporal_server']:.0f}"
+        lines.append(
+            f"| {name} | {fig['lifecycles_per_s']:.1f} | {fig['latency_ms']['p50']:.0f} "
+            f"| {cpu['bench_process']:.0f} / {server} | {count} |"
+        )
+    mark = "" if ratio >= RATIO_GOAL else " ⚠"
+    by_workflow = ", ".join(f"{k} {v}" for k, v in events["product_by_workflow"].items())
+    return [
+        *lines,
+        "",
+        f"Throughput product/floor: **{ratio:.2f}**{mark} (goal ≥ {RATIO_GOAL}); the product's "
+        f"events by workflow: {by_workflow}.",
+    ]
+
+
 @contextlib.contextmanager
 def stdout_to_stderr() -> Iterator[None]:
     """Points file descriptor 1 at stderr, so that a child started meanwhile (the dev server,
@@ -582,10 +670,24 @@ async def bench(options: Options) -> int:
                 )
         summary = report(options, summaries["floor"], summaries["product"], setup_s, out)
         await asyncio.sleep(0.5)  # let the last workflows finish before counting them
+        summary["events_per_lifecycle"] = events = await events_per_lifecycle(
+            env.client, floor, product
+        )
+        print(
+            f"history events per lifecycle: floor {events['floor']}, product {events['product']}"
+            f" {events['product_by_workflow']}",
+            file=out,
+        )
         summary["still_running"] = await still_running(env.client)
         print(f"workflows still running afterwards: {summary['still_running']}", file=out)
     summary["total_s"] = time.perf_counter() - started
     print(f"total {summary['total_s']:.1f} s", file=out)
+    if options.write:
+        what = (
+            f"{options.rounds} rounds of {options.lifecycles} lifecycles of each kind, "
+            f"{options.concurrency} in flight, one in-memory Temporal dev server"
+        )
+        write_section("bench.lifecycle", "Throughput against the floor", what, table(summary))
     if options.json:
         print(json.dumps(_finite(summary), indent=2))
     return 1 if summary["failures"] else 0

@@ -1,5 +1,5 @@
 """What the benches write: the machine they ran on, the commit, and their table between a
-bench's markers in `bench/README.md` (the section appended the first time)."""
+bench's markers in `docs/performance.md` (the section appended the first time)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 from datetime import date
 from pathlib import Path
 
-README = Path(__file__).resolve().parent / "README.md"
+PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 
 
 def machine() -> str:
@@ -34,17 +34,19 @@ def commit() -> str:
     return found.stdout.strip()
 
 
-def write_section(bench: str, title: str, what: str, lines: list[str], path: Path = README) -> None:
+def write_section(
+    bench: str, title: str, what: str, lines: list[str], path: Path = PERFORMANCE
+) -> None:
     """Puts `lines` (a Markdown table), after a line saying when, where and `what` was
     measured, between `bench`'s markers in `path`; appends the section titled `title` if
     `path` has none."""
     begin, end = f"<!-- {bench}: begin -->", f"<!-- {bench}: end -->"
     stamp = f"Measured {date.today().isoformat()} at commit {commit()}, on {machine()}; {what}:"
     block = "\n".join([begin, stamp, "", *lines, end])
-    readme = path.read_text() if path.exists() else ""
-    if begin in readme and end in readme:
-        head, rest = readme.split(begin, 1)
-        readme = head + block + rest.split(end, 1)[1]
+    page = path.read_text() if path.exists() else ""
+    if begin in page and end in page:
+        head, rest = page.split(begin, 1)
+        page = head + block + rest.split(end, 1)[1]
     else:
-        readme = readme.rstrip("\n") + f"\n\n# bench: {title}\n\n{block}\n"
-    path.write_text(readme)
+        page = page.rstrip("\n") + f"\n\n## {title}\n\n{block}\n"
+    path.write_text(page)

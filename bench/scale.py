@@ -12,33 +12,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import signal
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.report import README, write_section
+from bench.report import PERFORMANCE, write_section
+from bench.stack import Stack, make_staff, running_stack, signed_in
 
-BIN = Path(sys.executable).parent
-ADMIN_PASSWORD = "bench-admin-secret-1"
-PASSWORD = "bench-password-1"
 STAFF = {"clerk": "clerk", "disp": "dispatcher", "tech": "technician"}
 ZONES = ("urban", "suburban")
 PROBES = 30
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def call_in(n: int) -> dict[str, object]:
@@ -49,35 +33,6 @@ def call_in(n: int) -> dict[str, object]:
         "problem": "no picture",
         "channel": "phone",
     }
-
-
-def resident_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def children(pid: int) -> dict[str, int]:
-    """The stack's processes by what they run: temporal, worker, api."""
-    found: dict[str, int] = {}
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            words = Path(f"/proc/{child}/cmdline").read_bytes().decode().split("\0")
-            name = "temporal" if "start-dev" in words else words[-2] if words[-1] == "" else ""
-            if name in ("temporal", "worker", "api"):
-                found[name] = int(child)
-    return found
-
-
-def memory(pid: int) -> dict[str, float]:
-    return {name: resident_mib(child) for name, child in sorted(children(pid).items())}
-
-
-async def signed_in(client: httpx.AsyncClient, username: str, password: str) -> None:
-    answer = await client.post("/auth/token", data={"username": username, "password": password})
-    answer.raise_for_status()
-    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
 
 
 async def times(
@@ -96,23 +51,19 @@ def p95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20)[-1]
 
 
-async def drive(api: str, pid: int, tickets: int, concurrency: int) -> list[str]:
+async def drive(stack: Stack, tickets: int, concurrency: int) -> list[str]:
     lines = []
-    async with httpx.AsyncClient(base_url=api, timeout=60) as admin:
-        await signed_in(admin, "admin", ADMIN_PASSWORD)
-        for username, role in STAFF.items():
-            body = {"username": username, "password": PASSWORD, "roles": [role], "full_name": role}
-            (await admin.post("/users", json=body)).raise_for_status()
+    await make_staff(stack.url, STAFF)
     async with (
-        httpx.AsyncClient(base_url=api, timeout=60) as clerk,
-        httpx.AsyncClient(base_url=api, timeout=60) as dispatcher,
+        httpx.AsyncClient(base_url=stack.url, timeout=60) as clerk,
+        httpx.AsyncClient(base_url=stack.url, timeout=60) as dispatcher,
     ):
-        await signed_in(clerk, "clerk", PASSWORD)
-        await signed_in(dispatcher, "disp", PASSWORD)
+        await signed_in(clerk, "clerk")
+        await signed_in(dispatcher, "disp")
         ids: list[str] = []
         for n in range(20):  # warm every process up before the first reading
             ids.append((await clerk.post("/tickets", json=call_in(n))).json()["id"])
-        before = memory(pid)
+        before = stack.memory()
         queue = iter(range(20, tickets))
         started = time.perf_counter()
 
@@ -125,7 +76,7 @@ async def drive(api: str, pid: int, tickets: int, concurrency: int) -> list[str]
         await asyncio.gather(*(caller() for _ in range(concurrency)))
         rate = (tickets - 20) / (time.perf_counter() - started)
         await asyncio.sleep(10)  # let the worker's projections and notices settle
-        after = memory(pid)
+        after = stack.memory()
         lines += [
             f"{tickets:,} tickets called in at {rate:.1f}/s ({concurrency} at once), left open.",
             "",
@@ -157,42 +108,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as data:
-        port = free_port()
-        env = {
-            **os.environ,
-            "AFTERSALES_DATA_DIR": data,
-            "AFTERSALES_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "AFTERSALES_API_PORT": str(port),
-            "AFTERSALES_TEMPORAL_PORT": str(free_port()),
-            "AFTERSALES_TEMPORAL_UI_PORT": str(free_port()),
-        }
-        stack = subprocess.Popen(
-            [str(BIN / "aftersales"), "dev"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=open(Path(data) / "stack.log", "wb"),
-        )
-        api = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(120):
-                try:
-                    if httpx.get(f"{api}/health", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(1)
-            lines = asyncio.run(drive(api, stack.pid, args.tickets, args.concurrency))
-        finally:
-            stack.send_signal(signal.SIGTERM)
-            stack.wait(30)
+    with running_stack(prefix="bench-scale-") as stack:
+        lines = asyncio.run(drive(stack, args.tickets, args.concurrency))
     print("\n".join(lines))
     if not args.no_readme:
         what = "the embedded default (`aftersales dev`: dev server on SQLite, one worker, one API)"
         write_section("bench.scale", "Open tickets on the embedded default", what, lines)
-        print(f"written to {README}")
+        print(f"written to {PERFORMANCE}")
 
 
 if __name__ == "__main__":

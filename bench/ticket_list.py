@@ -7,7 +7,7 @@ model only) and an admin's bearer token lists tickets through httpx's ASGI trans
 request's time is the server's: auth, validation, the query and its count, the page's
 survey lines and escalations, serialization. Each filter the API offers is timed in
 alternating rounds with a baseline (`GET /users/me`: auth and one row). Printed, and written
-to `bench/README.md`: median and p95 ms of each, and the median's ratio to the baseline's.
+to `docs/performance.md`: median and p95 ms of each, and the median's ratio to the baseline's.
 Run with `python -m bench.ticket_list --help`.
 """
 
@@ -28,7 +28,7 @@ from sqlalchemy.engine import make_url
 from api.app import create_app
 from bench.console import app_settings
 from bench.kpis import DEFAULT_URL, fill
-from bench.report import README, write_section
+from bench.report import PERFORMANCE, write_section
 from core.db import make_engine, migrate
 from core.timezones import use_packaged_zone_rules
 
@@ -92,7 +92,7 @@ def main() -> None:
     parser.add_argument("--url", default=DEFAULT_URL, help="a PostgreSQL server (left alone)")
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--no-readme", action="store_true", help="leave bench/README.md alone")
+    parser.add_argument("--no-readme", action="store_true", help="leave docs/performance.md alone")
     args = parser.parse_args()
     use_packaged_zone_rules()
     name = f"bench_tickets_{uuid.uuid4().hex[:8]}"
@@ -120,7 +120,7 @@ def main() -> None:
     if not args.no_readme:
         what = f"PostgreSQL {server}; {args.tickets:,} tickets, {args.rounds} requests of each"
         write_section("bench.ticket_list", "`GET /tickets` at 100,000 tickets", what, lines)
-        print(f"written to {README}")
+        print(f"written to {PERFORMANCE}")
 
 
 if __name__ == "__main__":

@@ -358,7 +358,9 @@ class TicketState:
 
 @dataclass
 class Projection:
-    """The state after a step and the timeline entry of that step, for the read model."""
+    """The state after a step and the timeline entry of that step, for the read model; with
+    the entries of steps taken with it (a resolution, before the close it led to)."""
 
     state: TicketState
     entry: TimelineEntry
+    earlier: list[TimelineEntry] = field(default_factory=list)

@@ -311,8 +311,9 @@ def _entitlement(connection: Connection, state: TicketState) -> Registration:
     )
 
 
-def project_step(connection: Connection, state: TicketState, entry: TimelineEntry) -> None:
-    """One step into the read model; older or repeated deliveries change nothing."""
+def project_step(connection: Connection, state: TicketState, *entries: TimelineEntry) -> None:
+    """One step (or a few taken together) into the read model; older or repeated deliveries
+    change nothing."""
     newest = connection.execute(
         update(TicketRecord)
         .where(col(TicketRecord.id) == state.ticket_id)
@@ -324,8 +325,9 @@ def project_step(connection: Connection, state: TicketState, entry: TimelineEntr
         project_escalations(connection, state.escalations)
         project_approvals(connection, state)
     _project_assignment(connection, state.ticket_id, state.technician)
-    upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
-    _project_parts(connection, state, entry)
+    for entry in entries:
+        upsert(connection, TimelineRecord, _entry_values(state, entry), ["ticket_id", "seq"])
+        _project_parts(connection, state, entry)
 
 
 def rebuild(connection: Connection, state: TicketState) -> None:

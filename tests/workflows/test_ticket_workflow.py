@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -43,7 +44,17 @@ async def test_call_in_to_closed_with_nothing_to_pay(
         assert final.status is Status.CLOSED
         result = await handle.result()
         assert result.status is Status.CLOSED
+        history = await handle.fetch_history()
 
+    # Issue 16: every history event costs throughput. A new ticket records one patch marker,
+    # however many patches its code carries, and its resolution is projected with the close
+    # it leads to: four projections for five steps.
+    markers = Counter(
+        event.marker_recorded_event_attributes.marker_name
+        for event in history.events
+        if event.HasField("marker_recorded_event_attributes")
+    )
+    assert markers == {"core_patch": 1, "core_local_activity": 4}
     with Session(engine) as session:
         row = session.get(TicketRecord, start.ticket_id)
         assert row is not None and row.status == "closed" and row.technician == "tech1"
