@@ -97,9 +97,9 @@ INTERNAL_JOBS_PATCH = "internal-jobs-without-customer-deadlines"
 WORK_ORDER_PATCH = "work-orders-and-approvals"
 CUSTOMER_NOTICES_PATCH = "customer-notices"
 # A ticket started since this marker has every patch above without a marker of each (a patch
-# costs two history events, its marker and the SDK's TemporalChangeVersion upsert), has its
-# invoice issued by a local activity, and resolves without waiting for its survey card to
-# start: the step and the close it leads to are projected together.
+# costs two history events, its marker and the SDK's TemporalChangeVersion upsert), and
+# resolves without waiting for its survey card to start: the step and the close it leads to
+# are projected together.
 LEAN_HISTORY_PATCH = "lean-history"
 # The newest steps the state keeps (all are in the read model): continue-as-new carries the
 # state, and a payload must stay far below Temporal's limit however long a ticket lives.
@@ -866,15 +866,11 @@ class TicketWorkflow(WorkOrderSteps):
         state = self.state
         if amount > 0 and state.invoice is None:
             assert state.number is not None
-            request = InvoiceRequest(
-                state.ticket_id, state.number, money(amount), lines, now, state.timezone
-            )
-            # A local activity saves the step a round trip to the server; both kinds are
-            # retried until the invoice is there, and the store issues it once.
-            execute = workflow.execute_local_activity if self.lean else workflow.execute_activity
-            state.invoice = await execute(
+            state.invoice = await workflow.execute_activity(
                 ISSUE_INVOICE,
-                request,
+                InvoiceRequest(
+                    state.ticket_id, state.number, money(amount), lines, now, state.timezone
+                ),
                 start_to_close_timeout=INVOICE_TIMEOUT,
                 retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
                 result_type=Invoice,
