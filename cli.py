@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from core.config import Settings
 from core.logs import configure_logging
 from core.timezones import use_packaged_zone_rules
+from core.tracing import start_tracing
 from models.policy import PolicyError, load_policy
 
 app = typer.Typer(
@@ -69,6 +70,7 @@ def api() -> None:
     from core.db import migrate as apply_migrations
 
     settings = _settings()
+    start_tracing(settings, "aftersales-api")
     apply_migrations(make_engine(settings.resolved_database_url))
     app = create_app(settings)
     server(app, settings.api_host, settings.api_port, settings.log_format).run()
@@ -80,6 +82,7 @@ def worker() -> None:
     from worker import run_worker
 
     settings = _settings()
+    start_tracing(settings, "aftersales-worker")
     try:
         asyncio.run(run_worker(settings))
     except KeyboardInterrupt:

@@ -42,6 +42,7 @@ from core.codec import codec_from_setting
 from core.config import Settings
 from core.db import make_engine, migrate
 from core.security import status_link
+from core.tracing import temporal_interceptors
 from jobs.contracts import start_missing
 from jobs.reports import start_branches
 from models.policy import Policy, load_policy
@@ -57,7 +58,7 @@ from workflows.ticket import SEARCH_ATTRIBUTE_KEYS, TicketWorkflow
 log = logging.getLogger("aftersales.worker")
 
 # Pure modules the workflows import, shared with the host instead of re-imported per sandbox.
-PASSTHROUGH_MODULES = ("models", "transitions", "pydantic", "pydantic_core")
+PASSTHROUGH_MODULES = ("models", "transitions", "pydantic", "pydantic_core", "opentelemetry")
 _TYPE_ADAPTERS = functools.lru_cache(maxsize=1024)(TypeAdapter)
 
 
@@ -126,6 +127,7 @@ async def connect(
         tls=tls,
         api_key=settings.temporal_api_key,
         data_converter=data_converter(settings),
+        interceptors=temporal_interceptors(settings),
         lazy=lazy,
         runtime=runtime,
     )

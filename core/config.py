@@ -105,6 +105,22 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
     # host:port where a worker serves the Temporal SDK's metrics (Prometheus); unset: none.
     worker_metrics_address: str | None = None
+    # Where the API and the workers send their traces (OTLP over HTTP, e.g.
+    # http://collector:4318/v1/traces): a request's span, the workflow's and the activities'
+    # under it, in one trace. Unset: no tracing.
+    otel_endpoint: str | None = None
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not (value or "").strip():
+            return None
+        assert value is not None
+        if not value.strip().startswith(("http://", "https://")) or len(value) > 2000:
+            raise ValueError(
+                "AFTERSALES_OTEL_ENDPOINT is an http(s) URL, e.g. http://collector:4318/v1/traces"
+            )
+        return value.strip()
 
     @field_validator("payload_keys")
     @classmethod

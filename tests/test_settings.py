@@ -105,3 +105,17 @@ def test_a_short_admin_password_stops_migrate_in_one_line(tmp_path: Path) -> Non
     [line] = ran.stderr.strip().splitlines()
     assert "AFTERSALES_ADMIN_PASSWORD must be at least 8 characters" in line
     assert not (tmp_path / "data").exists() or not any((tmp_path / "data").iterdir())
+
+
+@pytest.mark.parametrize("endpoint", ["collector:4318", "ftp://collector/v1/traces"])
+def test_a_tracing_endpoint_must_be_an_http_url(endpoint: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        settings(otel_endpoint=endpoint)
+    assert "AFTERSALES_OTEL_ENDPOINT is an http(s) URL" in str(refused.value)
+
+
+def test_no_tracing_endpoint_means_no_tracing() -> None:
+    assert settings(otel_endpoint=" ").otel_endpoint is None
+    assert settings(otel_endpoint="http://collector:4318/v1/traces ").otel_endpoint == (
+        "http://collector:4318/v1/traces"
+    )
