@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
-import statistics
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -38,8 +37,8 @@ from typing import Any
 
 import httpx
 
-from bench.report import PERFORMANCE, write_section
-from bench.stack import make_staff, running_stack, signed_in
+from bench.report import PERFORMANCE, percentile, write_section
+from bench.stack import call_in, make_staff, running_stack, signed_in
 
 STEPS = ("call-in", "dispatch", "arrive", "resolve", "payment")
 ONE_USER_P50_MS = 60
@@ -90,16 +89,6 @@ class Lane:
 
 def technician(lane: int) -> str:
     return f"tech-{lane}"
-
-
-def call_in(n: int) -> dict[str, object]:
-    return {
-        "customer": {"name": f"Customer {n}", "phone": f"137{n:08d}", "address": f"{n} Road"},
-        "zone": "urban",
-        "product": {"model": "TV-55", "serial_no": f"LAT-{n}"},
-        "problem": "no picture",
-        "channel": "phone",
-    }
 
 
 @asynccontextmanager
@@ -184,12 +173,6 @@ async def measure(url: str, lifecycles: int, users: int, per_user: int, warmup: 
     one_user = await run_phase(url, 1, lifecycles, numbers)
     many_users = await run_phase(url, users, per_user, numbers)
     return Measured(one_user, many_users)
-
-
-def percentile(values: list[float], q: int) -> float:
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
 def figures(values: list[float], p50_limit: float | None, p95_limit: float) -> list[str]:

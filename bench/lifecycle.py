@@ -26,7 +26,6 @@ import contextlib
 import json
 import math
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -58,7 +57,8 @@ from bench.floor import (
     floor_record_call_in,
     floor_record_resolution,
 )
-from bench.report import write_section
+from bench.report import percentile, write_section
+from bench.stack import free_port
 from core.config import Settings
 from core.db import make_engine, migrate
 from models.roles import Role
@@ -282,17 +282,6 @@ def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator > 0 else float("nan")
 
 
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (0–100), linearly interpolated; nan for no values."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    rank = (len(ordered) - 1) * p / 100
-    low = int(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
-
-
 @dataclass
 class Summary:
     kind: str
@@ -329,12 +318,6 @@ class Summary:
 
 # ---------------------------------------------------------------------------------------------
 # The two stacks.
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

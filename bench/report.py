@@ -1,5 +1,6 @@
 """What the benches write: the machine they ran on, the commit, and their table between a
-bench's markers in `docs/performance.md` (the section appended the first time)."""
+bench's markers in `docs/performance.md` (the section appended the first time); and the
+percentiles their tables show."""
 
 from __future__ import annotations
 
@@ -10,6 +11,17 @@ from datetime import date
 from pathlib import Path
 
 PERFORMANCE = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (0–100), linearly interpolated; nan for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def machine() -> str:

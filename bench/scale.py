@@ -17,22 +17,11 @@ import time
 
 import httpx
 
-from bench.report import PERFORMANCE, write_section
-from bench.stack import Stack, make_staff, running_stack, signed_in
+from bench.report import PERFORMANCE, percentile, write_section
+from bench.stack import Stack, call_in, make_staff, running_stack, signed_in
 
 STAFF = {"clerk": "clerk", "disp": "dispatcher", "tech": "technician"}
-ZONES = ("urban", "suburban")
 PROBES = 30
-
-
-def call_in(n: int) -> dict[str, object]:
-    return {
-        "customer": {"name": f"Customer {n}", "phone": f"139{n:08d}", "address": f"{n} Road"},
-        "zone": ZONES[n % 2],
-        "product": {"model": "TV-55", "serial_no": f"SC-{n}"},
-        "problem": "no picture",
-        "channel": "phone",
-    }
 
 
 async def times(
@@ -47,8 +36,8 @@ async def times(
     return taken
 
 
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
+def row(name: str, taken: list[float]) -> str:
+    return f"| {name} | {percentile(taken, 50):.1f} | {percentile(taken, 95):.1f} |"
 
 
 async def drive(stack: Stack, tickets: int, concurrency: int) -> list[str]:
@@ -97,10 +86,14 @@ async def drive(stack: Stack, tickets: int, concurrency: int) -> list[str]:
         lines += ["", "| one user, at that size | p50 ms | p95 ms |", "| --- | --- | --- |"]
         for name, path in lists.items():
             taken = await times(dispatcher, "GET", [path] * PROBES)
-            lines.append(f"| {name} | {statistics.median(taken):.1f} | {p95(taken):.1f} |")
+            lines.append(
+                f"| {name} | {statistics.median(taken):.1f} | {percentile(taken, 95):.1f} |"
+            )
         steps = [f"/tickets/{ticket}/actions/dispatch" for ticket in ids[:PROBES]]
         taken = await times(dispatcher, "POST", steps, json={"technician": "tech"})
-        lines.append(f"| dispatch (a step) | {statistics.median(taken):.1f} | {p95(taken):.1f} |")
+        lines.append(
+            f"| dispatch (a step) | {statistics.median(taken):.1f} | {percentile(taken, 95):.1f} |"
+        )
     return lines
 
 

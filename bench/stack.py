@@ -23,6 +23,7 @@ ADMIN_PASSWORD = "bench-admin-secret-1"
 PASSWORD = "bench-password-1"
 """Every staff member's password."""
 START_TIMEOUT = 120
+ZONES = ("urban", "suburban")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,17 @@ class Stack:
     def memory(self) -> dict[str, float]:
         """Each process's resident memory in MiB, by name."""
         return {name: resident_mib(pid) for name, pid in sorted(self.processes().items())}
+
+
+def call_in(n: int) -> dict[str, object]:
+    """The n-th call-in a bench sends: its own customer and product, urban or suburban."""
+    return {
+        "customer": {"name": f"Customer {n}", "phone": f"139{n:08d}", "address": f"{n} Road"},
+        "zone": ZONES[n % 2],
+        "product": {"model": "TV-55", "serial_no": f"SC-{n}"},
+        "problem": "no picture",
+        "channel": "phone",
+    }
 
 
 def free_port() -> int:

@@ -16,15 +16,13 @@ from temporalio.contrib.opentelemetry import TracingInterceptor
 from core.config import Settings
 
 
-def start_tracing(settings: Settings, service: str) -> bool:
-    """Sends this process's spans, as `service`, to the configured endpoint; False when none
-    is configured."""
+def start_tracing(settings: Settings, service: str) -> None:
+    """Sends this process's spans, as `service`, to the configured endpoint, if there is one."""
     if settings.otel_endpoint is None:
-        return False
+        return
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(settings.otel_endpoint)))
     trace.set_tracer_provider(provider)
-    return True
 
 
 def temporal_interceptors(settings: Settings) -> list[TracingInterceptor]:
